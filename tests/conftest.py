@@ -1,0 +1,52 @@
+"""Shared fixtures: an isolated nl2sql home, the bundled shop, and the sql-eval databases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SQL_EVAL = SHARED / "benchmarks" / "sql-eval"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own NL2SQL_HOME and no API keys from the machine."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("NL2SQL_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NL2SQL_API_KEY", "NL2SQL_BASE_URL", "NL2SQL_DB",
+                "NL2SQL_BACKEND", "NL2SQL_MODEL", "OPENAI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shop_dir() -> Path:
+    """The committed shop sample data."""
+    return REPO / "sample_data" / "shop"
+
+
+@pytest.fixture(scope="session")
+def sqleval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sql-eval databases, built fresh from ../shared (skipped when it is absent)."""
+    if not (SQL_EVAL / "build.py").is_file():
+        pytest.skip("../shared/benchmarks/sql-eval is not available")
+    out = tmp_path_factory.mktemp("sqleval")
+    subprocess.run([sys.executable, str(SQL_EVAL / "build.py"), str(out)], check=True,
+                   capture_output=True)
+    return out
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m nl2sql ARGS` in a subprocess, as a user would."""
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "nl2sql", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, input=stdin, timeout=timeout)
