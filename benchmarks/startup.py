@@ -58,9 +58,11 @@ def main() -> None:
     bare = wall([sys.executable, "-c", "pass"], args.runs)
     cli = wall([sys.executable, "-m", "nl2sql", "--help"], args.runs)
     print(f"python -c pass      median {bare * 1000:7.1f} ms")
-    print(f"nl2sql --help       median {cli * 1000:7.1f} ms  ({(cli - bare) * 1000:+.1f} ms over bare; target < +350 ms)")
+    print(f"nl2sql --help       median {cli * 1000:7.1f} ms  "
+          f"({(cli - bare) * 1000:+.1f} ms over bare; target < +350 ms)")
     cold, cached = catalog_times(args.runs)
-    print(f"shop catalog, cold  median {cold * 1000:7.1f} ms  (introspection + profiles + annotations; target < 1000 ms)")
+    print(f"shop catalog, cold  median {cold * 1000:7.1f} ms  "
+          "(introspection + profiles + annotations; target < 1000 ms)")
     print(f"shop catalog, cached median {cached * 1000:6.1f} ms  (target < 50 ms)")
 
 

@@ -179,6 +179,50 @@ def schema_init(
     _stderr_console().print(f"Wrote {output}")
 
 
+@app.command("sql")
+@handle_errors
+def sql_cmd(
+    query: Annotated[str, typer.Argument(help="The SQL to run, or - to read it from stdin.")],
+    db: DbOpt = None,
+    schema_file: SchemaOpt = None,
+    schemas_dir: SchemasDirOpt = None,
+    as_json: JsonOpt = False,
+    check: Annotated[bool, typer.Option("--check", help="Validate with the guard only; do not run.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds the query may run [30].")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit [1GB].")] = None,
+) -> None:
+    """Run your own SQL through the same guard and sandbox as generated SQL."""
+    from nl2sql.errors import UsageError
+    from nl2sql.pipeline import run_sql
+    from nl2sql.sandbox import Sandbox, limits_from
+
+    if query == "-":
+        query = sys.stdin.read()
+    if not query.strip():
+        raise UsageError("No SQL given.", hint='Pass a query: nl2sql sql "SELECT ..."')
+    settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "timeout": timeout,
+                     "max_rows": max_rows, "memory_limit": memory_limit})
+    limits = limits_from(settings)
+    catalog = open_catalog(settings)
+    if check:
+        run = run_sql(query, catalog, None, limits.max_rows)
+    else:
+        from nl2sql.datasource import resolve
+
+        with Sandbox(resolve(settings.db), limits) as sandbox:
+            run = run_sql(query, catalog, sandbox, limits.max_rows)
+    if as_json:
+        data = run.to_dict()
+        if check:
+            data = {"sql": data["sql"], "valid": True, "tables": list(run.guarded.tables)}
+        print(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    from nl2sql.render import sql_run_view
+
+    _stdout_console().print(sql_run_view(run, check))
+
+
 @app.command("config")
 @handle_errors
 def config_cmd(as_json: JsonOpt = False) -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import decimal
+from typing import TYPE_CHECKING, Any
 
 from nl2sql.catalog import Catalog, Column
+
+if TYPE_CHECKING:
+    from nl2sql.pipeline import SqlRun
+    from nl2sql.sandbox import Result
+
+MAX_SHOWN_ROWS = 50
 
 
 def _column_line(c: Column) -> str:
@@ -60,3 +68,66 @@ def catalog_tree(catalog: Catalog) -> Any:
     if catalog.examples:
         root.add(f"[bold]examples[/] [dim]{len(catalog.examples)} verified question → SQL pairs[/]")
     return root
+
+
+def format_cell(value: Any) -> str:
+    """A cell as text: thousands separators, trimmed decimals, ISO dates, NULL shown as such."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | decimal.Decimal):
+        number = float(value)
+        if number != number:  # NaN
+            return "NaN"
+        if abs(number) >= 1000:
+            return f"{number:,.2f}"
+        return f"{number:,.4f}".rstrip("0").rstrip(".") if number % 1 else f"{number:,.0f}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
+    """The rows as a rich Table (numbers right-aligned), with a note when rows are hidden."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, header_style="bold", row_styles=["", "dim"] if len(result.rows) > 8 else None)
+    numeric = ("INT", "DECIMAL", "DOUBLE", "FLOAT", "REAL", "BIGINT", "HUGEINT", "NUMERIC", "SMALLINT", "TINYINT")
+    for name, ctype in result.columns:
+        table.add_column(Text(name), justify="right" if ctype.upper().startswith(numeric) else "left")
+    for row in result.rows[:max_shown]:
+        table.add_row(*(Text(format_cell(v)) for v in row))  # Text: data is never rich markup
+    hidden = len(result.rows) - max_shown
+    if hidden > 0 or result.truncated:
+        more = f"{hidden:,} more rows" if hidden > 0 else ""
+        if result.truncated:
+            more = (more + " and more beyond the row cap") if more else "more rows beyond the row cap"
+        table.caption = more
+    return table
+
+
+def sql_run_view(run: SqlRun, check_only: bool) -> Any:
+    """The view of `nl2sql sql`: the SQL as it ran, the table, and warnings."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    parts: list[Any] = [Panel(Syntax(run.guarded.sql, "sql", word_wrap=True, background_color="default"),
+                              title="SQL", title_align="left", border_style="blue")]
+    if check_only:
+        tables = ", ".join(run.guarded.tables) or "no tables"
+        parts.append(f"[green]✓ The guard accepts this query[/] (reads {escape(tables)}).")
+        return Group(*parts)
+    if run.result is not None:
+        parts.append(result_table(run.result))
+        parts.append(f"[dim]{run.result.row_count:,} row(s) in {run.timings_ms.get('total', 0):.0f} ms[/]")
+    for warning in run.warnings:
+        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+    return Group(*parts)

@@ -53,20 +53,34 @@ def test_glob_is_one_table(tmp_path: Path) -> None:
     assert _tables(str(tmp_path / "sales_*.csv")) == {"sales": 3}
 
 
+def _bad_source(kind: str, tmp: Path) -> Path:
+    if kind == "empty file":
+        (tmp / "empty.csv").write_text("")
+        return tmp / "empty.csv"
+    if kind == "not data":
+        (tmp / "notes.docx").write_bytes(b"PK\x03\x04 not data")
+        return tmp / "notes.docx"
+    if kind == "empty folder":
+        (tmp / "empty_dir").mkdir()
+        return tmp / "empty_dir"
+    if kind == "glob without matches":
+        return tmp / "nothing_*.csv"
+    return tmp / "missing.duckdb"
+
+
 @pytest.mark.parametrize(
-    ("make", "message"),
+    ("kind", "message"),
     [
-        (lambda p: p / "missing.duckdb", "No such file"),
-        (lambda p: (p / "empty.csv").write_text("") and None or p / "empty.csv", "is empty"),
-        (lambda p: (p / "notes.docx").write_bytes(b"PK\x03\x04 not data") and None or p / "notes.docx",
-         "is not a DuckDB database"),
-        (lambda p: (p / "empty_dir").mkdir() or p / "empty_dir", "holds no CSV"),
-        (lambda p: p / "nothing_*.csv", "No files match"),
+        ("missing", "No such file"),
+        ("empty file", "is empty"),
+        ("not data", "is not a DuckDB database"),
+        ("empty folder", "holds no CSV"),
+        ("glob without matches", "No files match"),
     ],
 )
-def test_bad_sources_get_clear_errors(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_sources_get_clear_errors(tmp_path: Path, kind: str, message: str) -> None:
     with pytest.raises(DataSourceError, match=message) as info:
-        resolve(make(tmp_path))
+        resolve(_bad_source(kind, tmp_path))
     assert info.value.hint
     assert info.value.exit_code == 2
 
@@ -74,7 +88,7 @@ def test_bad_sources_get_clear_errors(tmp_path: Path, make, message: str) -> Non
 def test_corrupt_parquet_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"this is not parquet at all")
-    with pytest.raises(DataSourceError, match="Cannot read broken.parquet as Parquet"):
+    with pytest.raises(DataSourceError, match=r"Cannot read broken\.parquet as Parquet"):
         connect(resolve(bad))
 
 
