@@ -12,6 +12,7 @@ running a guarded query in a warm sandbox worker over a bare DuckDB connection, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -31,7 +32,7 @@ QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sql
 def pct(values: list[float], p: float) -> float:
     """The p-th percentile (0-100) of values."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -81,10 +82,8 @@ def main() -> None:
         for label, sql in (("cooperative (DuckDB interrupt)", "SELECT count(*) FROM range(100000000000) a"),
                            ("uncooperative (worker killed)", "SELECT length(repeat('x', 3000000000))")):
             start = time.perf_counter()
-            try:
+            with contextlib.suppress(QueryTimeoutError):
                 sandbox.run(GuardedSQL(sql, sql))
-            except QueryTimeoutError:
-                pass
             stopped = time.perf_counter() - start
             start = time.perf_counter()
             sandbox.run(GuardedSQL("SELECT 1", "SELECT 1"))
