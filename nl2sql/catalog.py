@@ -307,12 +307,37 @@ def infer_relationships(tables: list[Table], known: list[Relationship]) -> list[
             if not name.endswith("id") or name == "id" or (a.name, col.name) in seen or is_key(a, col):
                 continue
             owners = [b for b in tables if b is not a and (t := b.column(col.name)) and is_key(b, t)]
-            if len(owners) == 1:
-                target = owners[0].column(col.name)
+            stem = name[:-3] if name.endswith("_id") else name[:-2]
+            # several candidates (small tables are unique by chance): prefer the one named like
+            # the column (pid -> publication), then the biggest; give up on a tie
+            ranked = sorted(owners, key=lambda b: (b.name.lower().startswith(stem), b.row_count), reverse=True)
+            best = ranked[0] if ranked else None
+            if best is not None and (len(ranked) == 1 or (best.name.lower().startswith(stem), best.row_count)
+                                     != (ranked[1].name.lower().startswith(stem), ranked[1].row_count)):
+                target = best.column(col.name)
                 assert target is not None
-                found.append(Relationship(a.name, col.name, owners[0].name, target.name, "inferred"))
+                found.append(Relationship(a.name, col.name, best.name, target.name, "inferred"))
+                seen.add((a.name, col.name))
+    # third rule: prefixed names that end alike (sbTxCustId -> sbCustomer.sbCustId)
+    keys = [(b, c) for b in tables for c in b.columns if c.name.lower().endswith("id") and is_key(b, c)]
+    for a in tables:
+        for col in a.columns:
+            name = col.name.lower()
+            if not name.endswith("id") or (a.name, col.name) in seen or is_key(a, col):
+                continue
+            matches = [(b, c) for b, c in keys if b is not a and _common_suffix(name, c.name.lower()) >= 6]
+            if len(matches) == 1:
+                b, c = matches[0]
+                found.append(Relationship(a.name, col.name, b.name, c.name, "inferred"))
                 seen.add((a.name, col.name))
     return found
+
+
+def _common_suffix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
 
 
 def _cache_path(home: Path, source: DataSource) -> Path:

@@ -204,14 +204,13 @@ def sql_cmd(
     settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "timeout": timeout,
                      "max_rows": max_rows, "memory_limit": memory_limit})
     limits = limits_from(settings)
-    catalog = open_catalog(settings)
     if check:
-        run = run_sql(query, catalog, None, limits.max_rows)
+        run = run_sql(query, open_catalog(settings), None, limits.max_rows)
     else:
         from nl2sql.datasource import resolve
 
-        with Sandbox(resolve(settings.db), limits) as sandbox:
-            run = run_sql(query, catalog, sandbox, limits.max_rows)
+        with Sandbox(resolve(settings.db), limits) as sandbox:  # warms up while the catalog loads
+            run = run_sql(query, open_catalog(settings), sandbox, limits.max_rows)
     if as_json:
         data = run.to_dict()
         if check:
@@ -221,6 +220,140 @@ def sql_cmd(
     from nl2sql.render import sql_run_view
 
     _stdout_console().print(sql_run_view(run, check))
+
+
+FORMATS = ("csv", "json", "markdown")
+
+
+@app.command("ask")
+@handle_errors
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="Your question, in plain language (English or Chinese).")],
+    db: DbOpt = None,
+    schema_file: SchemaOpt = None,
+    schemas_dir: SchemasDirOpt = None,
+    as_json: JsonOpt = False,
+    backend: Annotated[str | None, typer.Option("--backend", help="openai, offline or auto [auto].")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name [gpt-4o-mini].")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    prompts_dir: Annotated[str | None, typer.Option("--prompts-dir", help="Override the prompt templates.")] = None,
+    sql_only: Annotated[bool, typer.Option("--sql-only", help="Print the (guarded) SQL without running it.")] = False,
+    fmt: Annotated[str | None, typer.Option("--format", help="Write the rows as csv, json or markdown.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows (or --json) to FILE.")] = None,
+    max_repairs: Annotated[int | None, typer.Option("--max-repairs", help="SQL repair rounds [2].")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached model replies.")] = False,
+    budget: Annotated[float | None, typer.Option("--budget", help="Refuse if the estimate exceeds USD.")] = None,
+    privacy: Annotated[str | None, typer.Option("--privacy", help="schema, stats or rows [rows].")] = None,
+    instructions: Annotated[str | None, typer.Option("--instructions", help="Extra guidance for this question.")]
+    = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds the query may run [30].")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit [1GB].")] = None,
+) -> None:
+    """Answer a question about your data: SQL, table, a grounded answer."""
+    from nl2sql.datasource import resolve
+    from nl2sql.errors import UsageError
+    from nl2sql.pipeline import check_question
+    from nl2sql.sandbox import Sandbox, limits_from
+
+    if fmt is not None and fmt not in FORMATS:
+        from nl2sql.errors import did_you_mean
+
+        raise UsageError(f"Unknown --format {fmt!r}.", hint=did_you_mean(fmt, FORMATS) or "Use csv, json or markdown.")
+    check_question(question)
+    settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend,
+                     "model": model, "base_url": base_url, "prompts_dir": prompts_dir, "max_repairs": max_repairs,
+                     "cache": False if no_cache else None, "budget": budget, "privacy": privacy,
+                     "timeout": timeout, "max_rows": max_rows, "memory_limit": memory_limit})
+    limits = limits_from(settings)
+    source = resolve(settings.db)
+    sandbox = Sandbox(source, limits)
+    if not sql_only:
+        sandbox.launch()  # the worker loads the data while we build context and call the model
+    try:
+        answer = _answer(question, settings, sandbox if not sql_only else None, instructions)
+    finally:
+        sandbox.close()
+    if as_json and sql_only:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, default=str))
+        return
+    if sql_only:
+        print(answer.sql)
+        return
+    _show_answer(answer, as_json, fmt, output)
+
+
+def _answer(question: str, settings: Settings, sandbox: Any, instructions: str | None) -> Any:
+    from nl2sql.backends import make_backend
+    from nl2sql.log import AuditLog
+    from nl2sql.pipeline import AskOptions, ask
+
+    catalog = open_catalog(settings)
+    engine = make_backend(settings, catalog)
+    options = AskOptions(max_rows=settings.max_rows, max_repairs=settings.max_repairs, privacy=settings.privacy,
+                         instructions=instructions, budget_usd=settings.budget, max_tokens=settings.max_tokens,
+                         moderation=settings.moderation, prices=settings.prices)
+    audit = AuditLog(settings.home_dir / "history.sqlite")
+    return ask(question, catalog=catalog, backend=engine, sandbox=sandbox, options=options, audit=audit)
+
+
+def _show_answer(answer: Any, as_json: bool, fmt: str | None, output: Path | None) -> None:
+    from nl2sql.errors import UsageError
+
+    if fmt is None and output is not None and not as_json:
+        fmt = {".csv": "csv", ".json": "json", ".md": "markdown"}.get(output.suffix.lower())
+        if fmt is None:
+            raise UsageError(f"Cannot tell the format of {output.name}.", hint="Pass --format csv|json|markdown.")
+    if as_json or fmt:
+        from nl2sql.export import rows_as
+
+        text = json.dumps(answer.to_dict(), ensure_ascii=False, default=str) if as_json else rows_as(fmt, answer.result)
+        if output is not None:
+            from nl2sql.catalog import write_atomic
+
+            write_atomic(output, text + ("" if text.endswith("\n") else "\n"))
+            if not as_json:
+                _stderr_console().print(f"Wrote {answer.result.row_count:,} rows to {output}")
+        else:
+            sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+        return
+    from nl2sql.render import answer_view
+
+    _stdout_console().print(answer_view(answer))
+
+
+@app.command("history")
+@handle_errors
+def history_cmd(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many entries.")] = 20,
+    usage: Annotated[bool, typer.Option("--usage", help="Tokens and cost per day and model.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit log: recent questions with their SQL, verdict, tokens and cost."""
+    from nl2sql.log import AuditLog
+
+    audit = AuditLog(load({}).home_dir / "history.sqlite")
+    rows = audit.usage() if usage else audit.recent(limit)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    from nl2sql.render import history_table, usage_table
+
+    _stdout_console().print(usage_table(rows) if usage else history_table(rows))
+
+
+cache_app = typer.Typer(help="The cache of model replies.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+@handle_errors
+def cache_clear() -> None:
+    """Delete every cached model reply."""
+    from nl2sql.cache import ResponseCache
+
+    count = ResponseCache(load({}).home_dir / "cache").clear()
+    _stderr_console().print(f"Removed {count} cached repl{'y' if count == 1 else 'ies'}.")
 
 
 @app.command("config")

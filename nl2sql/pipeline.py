@@ -9,8 +9,21 @@ import dataclasses
 import time
 from typing import Any
 
+from nl2sql.backends import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.catalog import Catalog, json_safe
+from nl2sql.charts import ChartSpec
+from nl2sql.errors import (
+    ExecutionError,
+    InvalidSQLError,
+    Nl2SqlError,
+    ProviderError,
+    QueryTimeoutError,
+    RefusalError,
+    UnsafeSQLError,
+    UsageError,
+)
 from nl2sql.guard import GuardedSQL, guard
+from nl2sql.log import AuditLog
 from nl2sql.sandbox import Result, Sandbox
 
 
@@ -65,3 +78,234 @@ def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) 
         warnings = result_warnings(result, max_rows)
     timings["total"] = (time.perf_counter() - start) * 1000
     return SqlRun(sql=sql, guarded=guarded, result=result, warnings=warnings, timings_ms=timings)
+
+
+# ---------------------------------------------------------------------------------------------
+# ask(): question -> context -> SQL -> guard -> execute -> check -> narrate -> chart -> Answer
+
+MAX_QUESTION_CHARS = 2_000
+PREVIEW_ROWS = 30
+PREVIEW_CELL_CHARS = 100
+PREVIEW_CHARS = 4_000
+
+
+@dataclasses.dataclass
+class Answer:
+    """Everything `nl2sql ask` shows: DESIGN §5."""
+
+    question: str
+    backend: str
+    model: str | None
+    sql: str
+    result: Result
+    narration: str | None = None
+    chart: ChartSpec | None = None
+    explanation: str | None = None
+    assumptions: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    usage: Usage = dataclasses.field(default_factory=lambda: Usage())
+    timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
+    repairs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The DESIGN §5 JSON object."""
+        return {
+            "question": self.question, "backend": self.backend, "model": self.model, "sql": self.sql,
+            "columns": [{"name": n, "type": t} for n, t in self.result.columns],
+            "rows": [[json_safe(v) for v in row] for row in self.result.rows],
+            "row_count": self.result.row_count, "truncated": self.result.truncated,
+            "narration": self.narration, "chart": self.chart.to_dict() if self.chart else None,
+            "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
+            "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclasses.dataclass
+class AskOptions:
+    """Knobs of one ask, from settings and flags."""
+
+    max_rows: int = 1000
+    max_repairs: int = 2
+    privacy: str = "rows"
+    context_budget: int = 6_000
+    instructions: str | None = None
+    conversation: str | None = None
+    budget_usd: float | None = None
+    max_tokens: int = 1024
+    moderation: bool = False
+    prices: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def check_question(question: str) -> str:
+    """The question, trimmed; empty or oversized questions are usage errors."""
+    if not isinstance(question, str) or not question.strip():
+        raise UsageError("The question is empty.", hint='Ask something, e.g. nl2sql ask "Revenue by month in 2025"')
+    text = " ".join(question.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UsageError(f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}.",
+                         hint="Ask a shorter question; put long context in the annotation file instead.")
+    return text
+
+
+def latest_date(catalog: Catalog) -> str | None:
+    """The data's latest date: the max of the date column of the largest table that has one."""
+    tables = sorted(catalog.tables, key=lambda t: -t.row_count)
+    for table in tables:
+        dates = [c for c in table.columns if c.is_temporal and c.profile.max]
+        if dates:
+            return str(max(c.profile.max for c in dates))[:10]
+    return None
+
+
+def estimate_cost(prompt_chars: int, options: AskOptions, model: str | None, max_tokens: int) -> float:
+    """Worst-case USD of one ask: every repair round plus narration, at full max_tokens."""
+    from nl2sql.log import cost
+
+    rounds = 1 + options.max_repairs
+    return cost(model, (prompt_chars // 4) * rounds + 1500, max_tokens * (rounds + 1), options.prices)
+
+
+def refusal(reason: str) -> RefusalError:
+    """The error for a backend's refusal: its reason, and what to try instead."""
+    return RefusalError(f"Cannot answer this from the data: {reason}",
+                        hint="Rephrase the question with the tables and columns listed by `nl2sql schema`.")
+
+
+def write_guarded_sql(
+    question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
+    options: AskOptions, usage: Usage,
+) -> tuple[SqlDraft, GuardedSQL, Result | None, int]:
+    """The repair loop: write SQL, guard it, run it; on an error ask again, up to max_repairs.
+
+    The loop only feeds errors back; every round's SQL goes through the same guard and sandbox.
+    With no sandbox (`--sql-only`) the SQL is guarded but not run.
+    """
+    from nl2sql.datasource import short_error
+
+    repairs = 0
+    while True:
+        draft = backend.write_sql(request)
+        usage.add(draft.usage)
+        if draft.refusal:
+            raise refusal(draft.refusal)
+        try:
+            if draft.sql is None:
+                raise InvalidSQLError(f"The model's reply could not be used: {draft.malformed}.")
+            guarded = guard(draft.sql, catalog, options.max_rows)
+            result = sandbox.run(guarded, max_rows=options.max_rows) if sandbox is not None else None
+            return draft, guarded, result, repairs
+        except (InvalidSQLError, UnsafeSQLError, ExecutionError) as exc:
+            if isinstance(exc, QueryTimeoutError) or repairs >= options.max_repairs:
+                if draft.sql is None:
+                    raise ProviderError(f"The model did not return usable SQL: {draft.malformed}.",
+                                        hint="Try again, or a stronger model (--model).") from None
+                raise
+            repairs += 1
+            request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
+                                          error=short_error(Exception(exc.message), 400))
+
+
+def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:
+    """(preview, aggregates) for the narration prompt: capped, PII masked, privacy tier applied."""
+    from nl2sql.narrator import fmt_number, summarize
+
+    pii = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
+    facts = summarize(result.columns, result.rows)
+    agg_lines = [f"{k}: {fmt_number(v) if isinstance(v, float) else v}" for k, v in facts.items()
+                 if not isinstance(v, dict)]
+    for key in ("leader", "last_place", "trend", "peak"):
+        if key in facts:
+            agg_lines.append(f"{key}: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, float) else v}"
+                                                   for k, v in facts[key].items()))
+    aggregates = "\n".join(agg_lines)
+    if privacy != "rows":
+        return "(rows withheld by the privacy setting)", aggregates
+    header = "\t".join(n for n, _ in result.columns)
+    lines = [header]
+    for row in result.rows[:PREVIEW_ROWS]:
+        cells = []
+        for (name, _), value in zip(result.columns, row, strict=False):
+            text = "***" if name.lower() in pii else str(json_safe(value))
+            text = " ".join(text.split()).replace("</data>", "</ data>")
+            cells.append(text[:PREVIEW_CELL_CHARS])
+        lines.append("\t".join(cells))
+    preview = "\n".join(lines)[:PREVIEW_CHARS]
+    if len(result.rows) > PREVIEW_ROWS:
+        preview += f"\n… {len(result.rows) - PREVIEW_ROWS} more rows"
+    return preview, aggregates
+
+
+def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, options: AskOptions,
+        audit: AuditLog | None = None) -> Answer:
+    """Answer a question: the whole pipeline, top to bottom. Records the run in the audit log.
+
+    With `sandbox=None` the SQL is written and guarded but not run (`--sql-only`): the Answer
+    then holds an empty result and no narration.
+    """
+    from nl2sql.context import build_context
+    from nl2sql.narrator import language_of
+    from nl2sql.narrator import narrate as narrate_deterministically
+
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    usage = Usage()
+    record: dict[str, Any] = {"question": question[:2000], "backend": backend.name, "model": backend.model}
+    try:
+        question = check_question(question)
+        if options.moderation and hasattr(backend, "moderate") and backend.moderate(question):
+            raise RefusalError("The question was flagged by the moderation check.", hint="Rephrase the question.")
+        t = time.perf_counter()
+        context = build_context(question, catalog, options.context_budget, values_allowed=options.privacy != "schema")
+        request = SqlRequest(question=question, catalog=catalog, context=context,
+                             instructions=options.instructions, conversation=options.conversation,
+                             latest_date=latest_date(catalog))
+        timings["context"] = (time.perf_counter() - t) * 1000
+        if options.budget_usd is not None and backend.name != "offline":
+            chars = len(context.schema_text()) + len(context.metrics_text()) + 3000
+            estimate = estimate_cost(chars, options, backend.model, options.max_tokens)
+            if estimate > options.budget_usd:
+                raise RefusalError(f"The estimated cost of this question (${estimate:.4f}) exceeds the budget "
+                                   f"(${options.budget_usd:.4f}).", hint="Raise --budget or use a cheaper --model.")
+        t = time.perf_counter()
+        draft, guarded, result, repairs = write_guarded_sql(question, catalog, backend, sandbox, request,
+                                                            options, usage)
+        timings["sql_and_execute"] = (time.perf_counter() - t) * 1000
+        if result is None:
+            record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
+                          result=Result(columns=[], rows=[]), explanation=draft.explanation,
+                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs)
+        record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
+        warnings = result_warnings(result, options.max_rows)
+        t = time.perf_counter()
+        narration: str | None = None
+        if options.privacy != "schema" and result.rows:
+            preview, aggregates = narration_inputs(result, catalog, options.privacy)
+            try:
+                narration, used = backend.narrate(NarrationRequest(
+                    question=question, sql=guarded.sql, result=result, assumptions=draft.assumptions,
+                    language=language_of(question), preview=preview, aggregates=aggregates))
+                usage.add(used)
+            except ProviderError as exc:
+                warnings.append(f"The model could not narrate ({exc.message}); a computed summary is shown.")
+        if not narration:
+            narration = narrate_deterministically(question, result.columns, result.rows, result.truncated)
+        timings["narrate"] = (time.perf_counter() - t) * 1000
+        chart = backend.chart_spec(question, result)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
+                      narration=narration, chart=chart, explanation=draft.explanation,
+                      assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
+                      repairs=repairs)
+    except Nl2SqlError as exc:
+        record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
+                                                         "rejected" if isinstance(exc, UnsafeSQLError | InvalidSQLError)
+                                                         else "failed"),
+                      error=f"{type(exc).__name__}: {exc.message}"[:1000])
+        raise
+    finally:
+        if audit is not None:
+            timings.setdefault("total", (time.perf_counter() - started) * 1000)
+            audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                         cost_usd=usage.cost_usd, timings=timings)

@@ -131,3 +131,61 @@ def sql_run_view(run: SqlRun, check_only: bool) -> Any:
     for warning in run.warnings:
         parts.append(f"[yellow]⚠ {escape(warning)}[/]")
     return Group(*parts)
+
+
+def answer_view(answer: Any) -> Any:
+    """The view of `nl2sql ask`: SQL, table, narration, assumptions, warnings and a footer."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    parts: list[Any] = [Text(answer.question, style="bold")]
+    parts.append(Panel(Syntax(answer.sql, "sql", word_wrap=True, background_color="default"),
+                       title="SQL", title_align="left", border_style="blue"))
+    parts.append(result_table(answer.result))
+    if answer.narration:
+        parts.append(Panel(Text(answer.narration), title="Answer", title_align="left", border_style="green"))
+    for assumption in answer.assumptions:
+        parts.append(f"[cyan]• Assumption:[/] {escape(assumption)}")
+    for warning in answer.warnings:
+        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+    usage = answer.usage
+    cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd else ""
+    cached = " · cached" if usage.calls and usage.cached_calls == usage.calls else ""
+    repairs = f" · {answer.repairs} repair(s)" if answer.repairs else ""
+    model = f" ({answer.model})" if answer.model else ""
+    parts.append(f"[dim]{escape(answer.backend + model)} · {usage.input_tokens:,} in / {usage.output_tokens:,} out "
+                 f"tokens{cost}{cached}{repairs} · {answer.timings_ms.get('total', 0):,.0f} ms[/]")
+    return Group(*parts)
+
+
+def history_table(rows: list[dict[str, Any]]) -> Any:
+    """Recent audit-log entries as a table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="nl2sql history", title_justify="left")
+    for name in ("id", "time", "question", "backend", "verdict", "rows", "tokens", "cost"):
+        table.add_column(name, justify="right" if name in ("id", "rows", "tokens", "cost") else "left")
+    for r in rows:
+        table.add_row(str(r["id"]), r["ts"][:19], Text((r.get("question") or "")[:60]),
+                      f"{r.get('backend') or ''} {r.get('model') or ''}".strip(), r.get("verdict") or "",
+                      "" if r.get("row_count") is None else f"{r['row_count']:,}",
+                      f"{(r.get('input_tokens') or 0) + (r.get('output_tokens') or 0):,}",
+                      f"${r.get('cost_usd') or 0:.4f}")
+    return table
+
+
+def usage_table(rows: list[dict[str, Any]]) -> Any:
+    """Tokens and cost per day and model."""
+    from rich.table import Table
+
+    table = Table(title="nl2sql usage", title_justify="left")
+    for name in ("day", "model", "asks", "input tokens", "output tokens", "cost"):
+        table.add_column(name, justify="left" if name in ("day", "model") else "right")
+    for r in rows:
+        table.add_row(r["day"], r["model"], f"{r['asks']:,}", f"{r['input_tokens'] or 0:,}",
+                      f"{r['output_tokens'] or 0:,}", f"${r['cost_usd'] or 0:.4f}")
+    return table

@@ -130,10 +130,11 @@ class Sandbox:
         self.limits = limits or Limits()
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
+        self._ready = False
         self.restarts = 0
 
     def __enter__(self) -> Sandbox:
-        self.start()
+        self.launch()  # warm up in the background; the first query waits for it
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -146,8 +147,21 @@ class Sandbox:
 
     def start(self) -> None:
         """Start the worker and wait until the data is loaded and the connection locked."""
+        self.launch()
+        if self._ready:
+            return
+        reply = self._receive(deadline=time.monotonic() + max(60.0, self.limits.timeout))
+        if "error" in reply:
+            self._kill()
+            cls = DataSourceError if reply.get("kind") == "source" else ExecutionError
+            raise cls(reply["error"], hint=reply.get("hint"))
+        self._ready = True
+
+    def launch(self) -> None:
+        """Start the worker without waiting for it: it loads the data while the caller works."""
         if self._proc is not None and self._proc.poll() is None:
             return
+        self._ready = False
         self._tmp = Path(tempfile.mkdtemp(prefix="nl2sql-sandbox-"))
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from nl2sql.sandbox import worker_main; worker_main()"],
@@ -162,11 +176,6 @@ class Sandbox:
             "max_temp_size": self.limits.max_temp_size,
         }
         _send(self._proc.stdin, config)
-        reply = self._receive(deadline=time.monotonic() + max(60.0, self.limits.timeout))
-        if "error" in reply:
-            self._kill()
-            cls = DataSourceError if reply.get("kind") == "source" else ExecutionError
-            raise cls(reply["error"], hint=reply.get("hint"))
 
     def _receive(self, deadline: float | None) -> dict[str, Any]:
         assert self._proc is not None and self._proc.stdout is not None
@@ -250,6 +259,7 @@ class Sandbox:
                 with contextlib.suppress(Exception):
                     stream.close()  # type: ignore[union-attr]
             self._proc = None
+            self._ready = False
             self.restarts += 1
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
