@@ -356,6 +356,88 @@ def cache_clear() -> None:
     _stderr_console().print(f"Removed {count} cached repl{'y' if count == 1 else 'ies'}.")
 
 
+@app.command("eval")
+@handle_errors
+def eval_cmd(
+    file: Annotated[Path, typer.Argument(help="Questions, one JSON object per line (sql-eval format).")],
+    db: Annotated[Path, typer.Option("--db", help="A database file, or a folder of <db>.duckdb files.")],
+    backends: Annotated[list[str] | None, typer.Option("--backend", help="openai, offline or gold (the gold SQL "
+                                                        "itself, to check the harness); repeat to compare.")] = None,
+    variants: Annotated[list[str] | None, typer.Option("--variant", help="NAME=PROMPTS_DIR: a prompt variant to "
+                                                        "compare; repeatable.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Write one JSON line per question.")] = None,
+    as_json: JsonOpt = False,
+    fail_under: Annotated[float | None, typer.Option("--fail-under", help="Exit 1 if accuracy is below this.")]
+    = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N questions.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only questions of this category.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="Questions in parallel (model backends).")] = 1,
+    model: Annotated[str | None, typer.Option("--model", help="Model name.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    schema_file: SchemaOpt = None,
+    schemas_dir: SchemasDirOpt = None,
+) -> None:
+    """Execution accuracy, refusals, cost and latency on a question set; A/B of prompts and backends."""
+    from nl2sql.errors import UsageError
+    from nl2sql.evaluate import EvalConfig, GoldBackend, differences, load_questions, run_eval, summarize_results
+
+    items = load_questions(file)
+    if category:
+        items = [i for i in items if i.category == category]
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise UsageError("No questions left after --category/--limit.")
+    if not db.exists():
+        raise UsageError(f"No such database or folder: {db}.", hint="Pass --db a .duckdb file or a folder of them.")
+    if jobs < 1 or jobs > 32:
+        raise UsageError("--jobs must be between 1 and 32.")
+    settings = load({"model": model, "base_url": base_url})
+    configs: list[EvalConfig] = []
+    for name in backends or [settings.backend]:
+        if name == "gold":
+            configs.append(EvalConfig("gold", lambda catalog: GoldBackend(items)))
+            continue
+        for variant in variants or [""]:
+            label, _, prompts = variant.partition("=")
+            if variant and not prompts:
+                raise UsageError(f"--variant {variant!r} must look like NAME=PROMPTS_DIR.")
+            cfg = load({"model": model, "base_url": base_url, "backend": name, "prompts_dir": prompts or None})
+
+            def make(catalog: Any, cfg: Any = cfg) -> Any:
+                from nl2sql.backends import make_backend
+
+                return make_backend(cfg, catalog)
+
+            configs.append(EvalConfig(f"{name}:{label}" if label else name, make))
+    total = len(items) * len(configs)
+    from rich.progress import Progress
+
+    show = sys.stderr.isatty() and not as_json
+    with Progress(transient=True, disable=not show, console=_stderr_console()) as bar:
+        task = bar.add_task("evaluating", total=total)
+        results = run_eval(items, configs, db, jobs=jobs, schema=schema_file, schemas_dir=schemas_dir,
+                           progress=lambda _r: bar.advance(task))
+    summary = {name: summarize_results(rs) for name, rs in results.items()}
+    if output is not None:
+        from nl2sql.catalog import write_atomic
+
+        write_atomic(output, "".join(json.dumps(r.to_dict(), ensure_ascii=False, default=str) + "\n"
+                                     for rs in results.values() for r in rs))
+    diffs = differences(results)
+    if as_json:
+        print(json.dumps({"summary": summary, "differences": diffs}, ensure_ascii=False, default=str))
+    else:
+        from nl2sql.render import eval_view
+
+        _stdout_console().print(eval_view(summary, diffs))
+    if fail_under is not None and any(s["accuracy"] < fail_under for s in summary.values()):
+        worst = min(s["accuracy"] for s in summary.values())
+        if not as_json:
+            _stderr_console().print(f"[red]Accuracy {worst:.1%} is below --fail-under {fail_under:.1%}.[/]")
+        raise typer.Exit(1)
+
+
 @app.command("config")
 @handle_errors
 def config_cmd(as_json: JsonOpt = False) -> None:

@@ -132,6 +132,7 @@ class AskOptions:
     conversation: str | None = None
     budget_usd: float | None = None
     max_tokens: int = 1024
+    narrate: bool = True  # eval skips narration and charts: they do not affect the SQL
     moderation: bool = False
     prices: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -280,7 +281,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         warnings = result_warnings(result, options.max_rows)
         t = time.perf_counter()
         narration: str | None = None
-        if options.privacy != "schema" and result.rows:
+        if options.narrate and options.privacy != "schema" and result.rows:
             preview, aggregates = narration_inputs(result, catalog, options.privacy)
             try:
                 narration, used = backend.narrate(NarrationRequest(
@@ -289,10 +290,10 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                 usage.add(used)
             except ProviderError as exc:
                 warnings.append(f"The model could not narrate ({exc.message}); a computed summary is shown.")
-        if not narration:
+        if not narration and options.narrate:
             narration = narrate_deterministically(question, result.columns, result.rows, result.truncated)
         timings["narrate"] = (time.perf_counter() - t) * 1000
-        chart = backend.chart_spec(question, result)
+        chart = backend.chart_spec(question, result) if options.narrate else None
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
                       narration=narration, chart=chart, explanation=draft.explanation,

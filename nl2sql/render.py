@@ -189,3 +189,51 @@ def usage_table(rows: list[dict[str, Any]]) -> Any:
         table.add_row(r["day"], r["model"], f"{r['asks']:,}", f"{r['input_tokens'] or 0:,}",
                       f"{r['output_tokens'] or 0:,}", f"${r['cost_usd'] or 0:.4f}")
     return table
+
+
+def eval_view(summary: dict[str, dict[str, Any]], diffs: list[dict[str, Any]]) -> Any:
+    """The eval report: one column per configuration, a table by category, then differences."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    names = list(summary)
+    main = Table(title="nl2sql eval", title_justify="left")
+    main.add_column("metric")
+    for name in names:
+        main.add_column(name, justify="right")
+
+    def row(label: str, fn: Any) -> None:
+        main.add_row(label, *(fn(summary[n]) for n in names))
+
+    row("questions", lambda s: f"{s['questions']:,}")
+    row("accuracy", lambda s: f"{s['accuracy']:.1%} ({s['correct']})")
+    row("precision (correct / answered)", lambda s: f"{s['precision']:.1%}")
+    row("coverage (answered)", lambda s: f"{s['coverage']:.1%} ({s['answered']})")
+    row("refusals (correct)", lambda s: f"{s['refusals']} ({s['correct_refusals']})")
+    row("errors", lambda s: ", ".join(f"{k} {v}" for k, v in sorted(s["errors"].items())) or "0")
+    row("repairs used", lambda s: str(s["repairs"]))
+    row("tokens in / out", lambda s: f"{s['input_tokens']:,} / {s['output_tokens']:,}")
+    row("cost", lambda s: f"${s['cost_usd']:.4f}")
+    row("latency median / p95", lambda s: f"{s['median_seconds']:.2f} s / {s['p95_seconds']:.2f} s")
+    cats = Table(title="by category (correct / questions)", title_justify="left")
+    cats.add_column("category")
+    for name in names:
+        cats.add_column(name, justify="right")
+    for cat in sorted({c for s in summary.values() for c in s["by_category"]}):
+        cells = []
+        for n in names:
+            c = summary[n]["by_category"].get(cat, {"n": 0, "correct": 0})
+            cells.append(f"{c['correct']}/{c['n']} ({c['correct'] / c['n']:.0%})" if c["n"] else "-")
+        cats.add_row(cat, *cells)
+    parts: list[Any] = [main, cats]
+    if diffs:
+        d = Table(title=f"differences vs {names[0]}", title_justify="left")
+        d.add_column("line", justify="right")
+        d.add_column("question")
+        for n in names[1:]:
+            d.add_column(n)
+        for item in diffs[:50]:
+            d.add_row(str(item["line"]), Text(item["question"][:70]), *(item["change"][n] for n in names[1:]))
+        parts.append(d)
+    return Group(*parts)
