@@ -22,7 +22,7 @@ from typing import Any
 
 from nl2sql.errors import UsageError
 
-ORDER_WORDS = re.compile(r"\b(order|ordered|ordering|sort|sorted|rank|ranked|ranking)\b", re.I)
+ORDER_WORDS = re.compile(r"\b(order(ed)? by|sort(ed)?|rank(ed|ing)?|ascending|descending|in order)\b|排序|排名", re.I)
 
 
 def asks_for_order(question: str) -> bool:

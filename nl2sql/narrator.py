@@ -12,6 +12,10 @@ from typing import Any
 
 from nl2sql.charts import NUMERIC, TEMPORAL
 
+# measures whose values do not add up: a share of their total means nothing
+NON_ADDITIVE = ("price", "avg", "average", "mean", "rate", "ratio", "pct", "percent", "share", "median", "max",
+                "min", "value")
+
 
 def language_of(text: str) -> str:
     """'zh' when the text holds CJK characters, else 'en'."""
@@ -50,7 +54,8 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
     """Facts about a result: the measure, its total, the leader and its share, the trend."""
     names = [n for n, _ in columns]
     types = [t.upper() for _, t in columns]
-    numeric = [i for i, t in enumerate(types) if t.startswith(NUMERIC)]
+    # identifiers are numbers but not measures
+    numeric = [i for i, t in enumerate(types) if t.startswith(NUMERIC) and not names[i].lower().endswith("id")]
     temporal = [i for i, t in enumerate(types) if t.startswith(TEMPORAL)]
     labels = [i for i in range(len(names)) if i not in numeric and i not in temporal]
     facts: dict[str, Any] = {"rows": len(rows)}
@@ -63,12 +68,17 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
         return facts
     facts.update(measure=names[measure], total=sum(values), min=min(values), max=max(values),
                  mean=sum(values) / len(values))
-    x = temporal[0] if temporal else (labels[0] if labels else (numeric[0] if len(numeric) > 1 else None))
+    unique_dates = bool(temporal) and len({r[temporal[0]] for r in rows}) == len(rows)
+    x = temporal[0] if unique_dates else (labels[0] if labels else (numeric[0] if len(numeric) > 1 else None))
+    if labels and len(rows) == 1:
+        facts["label"] = _label(rows[0][labels[0]])
     if x is None:
         return facts
     pairs = [(r[x], _num(r[measure])) for r in rows if _num(r[measure]) is not None]
-    if temporal and x == temporal[0] and len(pairs) >= 2 and len({p[0] for p in pairs}) == len(pairs):
+    if unique_dates and x == temporal[0] and len(pairs) >= 2:
         ordered = sorted(pairs, key=lambda p: p[0])
+        if all(_label(p[0]).endswith("-01") and len(_label(p[0])) == 10 for p in ordered):
+            ordered = [(_label(p[0])[:7], p[1]) for p in ordered]  # monthly data reads as 2025-03
         first, last = ordered[0], ordered[-1]
         facts["trend"] = {"first": _label(first[0]), "first_value": first[1], "last": _label(last[0]),
                           "last_value": last[1],
@@ -80,8 +90,9 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
         bottom = min(pairs, key=lambda p: p[1])
         total = sum(p[1] for p in pairs)
         all_positive = all(p[1] >= 0 for p in pairs)
+        additive = not any(k in names[measure].lower() for k in NON_ADDITIVE)
         facts["leader"] = {"label": _label(top[0]), "value": top[1],
-                           "share_pct": top[1] / total * 100 if total and all_positive else None}
+                           "share_pct": top[1] / total * 100 if total and all_positive and additive else None}
         facts["last_place"] = {"label": _label(bottom[0]), "value": bottom[1]}
     return facts
 
@@ -100,7 +111,10 @@ def narrate(question: str, columns: list[tuple[str, str]], rows: list[tuple[Any,
     parts = []
     if n == 1:
         v = fmt_number(facts["total"])
-        parts.append(f"{m} 为 {v}。" if zh else f"The {m} is {v}.")
+        if "label" in facts:
+            parts.append(f"{facts['label']}：{m} 为 {v}。" if zh else f"{facts['label']}: {m} {v}.")
+        else:
+            parts.append(f"{m} 为 {v}。" if zh else f"{m}: {v}.")
     elif "trend" in facts:
         t = facts["trend"]
         change = t["change_pct"]

@@ -152,7 +152,8 @@ def latest_date(catalog: Catalog) -> str | None:
     """The data's latest date: the max of the date column of the largest table that has one."""
     tables = sorted(catalog.tables, key=lambda t: -t.row_count)
     for table in tables:
-        dates = [c for c in table.columns if c.is_temporal and c.profile.max]
+        dates = [c for c in table.columns if c.type.upper().startswith(("DATE", "TIMESTAMP")) and c.profile.max
+                 and str(c.profile.max)[:4].isdigit()]
         if dates:
             return str(max(c.profile.max for c in dates))[:10]
     return None

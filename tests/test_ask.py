@@ -244,8 +244,9 @@ def test_pii_values_never_reach_the_model(server: FakeOpenAI) -> None:
     assert not any(e in sent for e in emails)
 
 
-def test_auto_without_a_model_explains_how_to_configure() -> None:
-    result = run_cli("ask", "Revenue by category in 2025", env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+def test_openai_without_a_key_explains_how_to_configure() -> None:
+    result = run_cli("ask", "Revenue by category in 2025", "--backend", "openai",
+                     env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
     assert result.returncode == 2
     assert "OPENAI_API_KEY" in result.stderr and "Traceback" not in result.stderr
 

@@ -55,4 +55,7 @@ def test_results_match(gold, candidate, ordered: bool, expected: bool) -> None: 
 def test_order_words() -> None:
     assert asks_for_order("List the products ordered by price")
     assert asks_for_order("Rank the authors by citations")
+    assert asks_for_order("names sorted alphabetically")
     assert not asks_for_order("How many orders per channel?")
+    assert not asks_for_order("products never ordered")
+    assert not asks_for_order("customers who never placed an order")

@@ -110,15 +110,17 @@ def make_backend(settings: Settings, catalog: Catalog) -> Backend:
 
     choice = settings.backend
     if choice == "auto":
-        if configured_for_openai(settings):
-            choice = "openai"
-        else:
-            raise ConfigError(
-                "No model is configured, and the offline engine is not available in this version.",
-                hint="Set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server, e.g. "
-                "llama.cpp, vLLM, Ollama), or pass --base-url / --backend openai.")
+        choice = "openai" if configured_for_openai(settings) else "offline"
     if choice == "openai":
+        if not configured_for_openai(settings):
+            raise ConfigError("The openai backend needs a key or a base URL.",
+                              hint="Set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server, "
+                              "e.g. llama.cpp, vLLM, Ollama), or use --backend offline.")
         from nl2sql.backends.openai import OpenAIBackend
 
         return OpenAIBackend(settings)
-    raise ConfigError(f"Backend {choice!r} is not available.", hint="Use --backend openai.")
+    if choice == "offline":
+        from nl2sql.backends.offline import OfflineBackend
+
+        return OfflineBackend()
+    raise ConfigError(f"Backend {choice!r} is not available.", hint="Use --backend openai or offline.")

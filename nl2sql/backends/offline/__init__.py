@@ -1,0 +1,57 @@
+"""The offline engine: common analytics questions answered with no model, deterministically.
+
+lexicon (what the catalog's words mean) -> planner (question -> Plan, or a refusal naming the
+words it could not place) -> sqlbuild (Plan -> SQL via sqlglot). Narration is the
+deterministic narrator's; the chart is chosen by rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from nl2sql.backends import NarrationRequest, SqlDraft, SqlRequest, Usage
+from nl2sql.backends.offline.lexicon import build_lexicon
+from nl2sql.backends.offline.planner import plan_question
+from nl2sql.backends.offline.sqlbuild import build_sql
+from nl2sql.charts import ChartSpec, choose_chart
+
+if TYPE_CHECKING:
+    from nl2sql.sandbox import Result
+
+
+class OfflineBackend:
+    """write_sql by planning; narration left to the deterministic narrator; charts by rules."""
+
+    name = "offline"
+    model: str | None = None
+
+    def __init__(self, as_of: dt.date | None = None) -> None:
+        self.as_of = as_of
+
+    def write_sql(self, request: SqlRequest) -> SqlDraft:
+        """Plan the question and build its SQL; refusals carry the words that were not placed."""
+        if request.error is not None:
+            # a deterministic engine would only write the same SQL again
+            return SqlDraft(refusal=f"the offline engine's SQL failed: {request.error}")
+        lexicon = build_lexicon(request.catalog)
+        latest = self.as_of
+        if latest is None and request.latest_date:
+            try:
+                latest = dt.date.fromisoformat(request.latest_date[:10])
+            except ValueError:
+                latest = None
+        plan = plan_question(request.question, lexicon, latest)
+        sql, assumptions = build_sql(plan, request.catalog)
+        if latest and plan.start and not self.as_of and plan.period_label and any(
+                w in plan.period_label for w in ("last", "this", "since")):
+            assumptions.append(f"relative dates count back from the data's latest date, {latest}")
+        return SqlDraft(sql=sql, explanation="planned offline", assumptions=plan.assumptions + assumptions)
+
+    def narrate(self, request: NarrationRequest) -> tuple[str | None, Usage]:
+        """None: the pipeline's deterministic narrator speaks for the offline engine."""
+        return None, Usage()
+
+    def chart_spec(self, question: str, result: Result) -> ChartSpec | None:
+        """A chart by rules: time -> line, categories -> bar."""
+        return choose_chart(result.columns, result.row_count, title=question[:120])
