@@ -303,7 +303,8 @@ def run_eval(items: list[EvalItem], configs: list[EvalConfig], db: Path, *, jobs
             catalog = build_catalog(source, find_annotation_file(source.name, schema, schemas_dir), None,
                                     use_cache=False)
             resources[path] = (catalog, _LockedSandbox(Sandbox(source, Limits(timeout=timeout, max_rows=max_rows))))
-        backends = {(c.name, p): c.make_backend(resources[p][0]) for c in configs for p in resources}
+        for c in configs:  # fail early (e.g. no key for openai) before any question runs
+            c.make_backend(next(iter(resources.values()))[0])
         gold_cache: dict[int, list[list[tuple[Any, ...]]] | None] = {}
 
         def gold_rows(item: EvalItem) -> list[list[tuple[Any, ...]]]:
@@ -315,7 +316,8 @@ def run_eval(items: list[EvalItem], configs: list[EvalConfig], db: Path, *, jobs
 
         def one(config: EvalConfig, item: EvalItem) -> ItemResult:
             catalog, sandbox = resources[paths[id(item)]]
-            backend = backends[(config.name, paths[id(item)])]
+            # every item is its own conversation: a backend of its own (follow-ups never leak across items)
+            backend = config.make_backend(catalog)
             options = AskOptions(max_rows=max_rows, narrate=False, instructions=item.instructions)
             start = time.perf_counter()
             usage_in = usage_out = 0

@@ -12,22 +12,27 @@ from typing import TYPE_CHECKING
 
 from nl2sql.backends import NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.backends.offline.lexicon import build_lexicon
-from nl2sql.backends.offline.planner import plan_question
+from nl2sql.backends.offline.planner import Plan, is_follow_up, plan_question
 from nl2sql.backends.offline.sqlbuild import build_sql
 from nl2sql.charts import ChartSpec, choose_chart
+from nl2sql.errors import RefusalError
 
 if TYPE_CHECKING:
     from nl2sql.sandbox import Result
 
 
 class OfflineBackend:
-    """write_sql by planning; narration left to the deterministic narrator; charts by rules."""
+    """write_sql by planning; narration left to the deterministic narrator; charts by rules.
+
+    One instance is one conversation: it remembers the last plan so a follow-up can revise it.
+    """
 
     name = "offline"
     model: str | None = None
 
     def __init__(self, as_of: dt.date | None = None) -> None:
         self.as_of = as_of
+        self.last_plan: Plan | None = None
 
     def write_sql(self, request: SqlRequest) -> SqlDraft:
         """Plan the question and build its SQL; refusals carry the words that were not placed."""
@@ -41,8 +46,18 @@ class OfflineBackend:
                 latest = dt.date.fromisoformat(request.latest_date[:10])
             except ValueError:
                 latest = None
-        plan = plan_question(request.question, lexicon, latest)
+        if self.last_plan is not None and is_follow_up(request.question):
+            plan = plan_question(request.question, lexicon, latest, previous=self.last_plan)
+        else:
+            try:
+                plan = plan_question(request.question, lexicon, latest)
+            except RefusalError:
+                if self.last_plan is None:
+                    raise
+                # "按月", "by channel": too short to stand alone, fine as a revision
+                plan = plan_question(request.question, lexicon, latest, previous=self.last_plan)
         sql, assumptions = build_sql(plan, request.catalog)
+        self.last_plan = plan  # the next question may revise it (chat, follow-up chains)
         if latest and plan.start and not self.as_of and plan.period_label and any(
                 w in plan.period_label for w in ("last", "this", "since")):
             assumptions.append(f"relative dates count back from the data's latest date, {latest}")

@@ -31,7 +31,7 @@ maximum min minimum highest lowest largest smallest biggest count number many mu
 overall share percent percentage proportion portion only just also including include included same
 when where while whose value values amount level levels so far up current recent latest ytd to-date date
 rank ranked ranking order ordered sort sorted descending ascending high low greatest fewest
-made make placed place bought buy purchased purchase sold sell spent spend generated earned come comes came
+instead made make placed place bought buy purchased purchase sold sell spent spend generated earned come comes came
 signed joined registered happened occurred got see look want know break group grouped split across within
 """.split())
 NEVER_WORDS = {"never", "no", "without", "not"}
@@ -40,6 +40,7 @@ AGG_WORDS = {"total": "sum", "sum": "sum", "average": "avg", "avg": "avg", "mean
              "min": "min", "minimum": "min", "lowest": "min", "smallest": "min"}
 PRICE_WORDS = {"expensive": "desc", "priciest": "desc", "pricey": "desc", "cheap": "asc", "cheapest": "asc",
                "cheaper": "asc", "costliest": "desc", "inexpensive": "asc"}
+CN_COUNT = ("数量", "个数", "数目", "总数", "人数")
 BREAKDOWN = r"\b(by|per|each|every|across)\b"
 CJK_BREAKDOWN = r"各|每个|每|按|分"
 CJK_STOP = set(
@@ -233,7 +234,7 @@ def parse_time(text: str, plan: Plan, latest: dt.date | None) -> str:
     if plan.grain is None and re.search(r"\btrends?\b|\bover time\b|趋势|走势|变化", text):
         span = (plan.end - plan.start).days if plan.start and plan.end else None
         plan.grain = "day" if span is not None and span <= 62 else "week" if span and span <= 120 else "month"
-        text = re.sub(r"\btrends?\b|\bover time\b|趋势|走势|变化", lambda x: blank(x), text)
+    text = re.sub(r"\btrends?\b|\bover time\b|趋势|走势|变化", lambda x: blank(x), text)
     return text
 
 
@@ -335,8 +336,23 @@ def match_terms(text: str, lexicon: Lexicon) -> tuple[list[Match], list[str], li
     return matches, leftover + leftover_cjk, [w for _, _, w in words]
 
 
-def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Plan:
-    """Read a question into a Plan, or raise RefusalError naming what could not be placed."""
+FOLLOW_UP = re.compile(
+    r"^\s*(only|just|and|what about|how about|now|instead|split|break|also|but|same|then|limit|show only|"
+    r"top \d+ only|exclude|excluding|without)\b|\binstead\b|\bonly\s*\??\s*$|^\s*(只看|只要|仅看|那|换成|改为|再按)")
+
+
+def is_follow_up(question: str) -> bool:
+    """True when a question reads as a revision of the previous one ("only web", "by month instead")."""
+    return bool(FOLLOW_UP.search(question.lower()))
+
+
+def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previous: Plan | None = None) -> Plan:
+    """Read a question into a Plan, or raise RefusalError naming what could not be placed.
+
+    With `previous`, the question is read as a follow-up that revises that plan: filters are
+    added or replaced, the period, grain, dimensions or top-N changed ("by month instead",
+    "only for the web channel", "and in 2025?", "top 3 only", "只看企业客户").
+    """
     catalog = lexicon.catalog
     plan = Plan()
     text = " " + question.lower().replace("’", "'").replace("?", " ").replace(",", " ") + " "
@@ -356,7 +372,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
                 and w not in NEVER_WORDS and not w.isdigit() and w not in ("s", "t")]
     if unplaced:
         raise _refuse(question, unplaced, lexicon)
-    if not matches:
+    if not matches and previous is None:
         raise _refuse(question, [], lexicon, why="The question names nothing this database holds")
 
     # -- roles: filters (values), measures (metrics, aggregates, counts), dimensions (columns)
@@ -378,11 +394,14 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
                 else "count"
         if any(c in text[max(0, m.start - 4): m.start] for c in ("平均",)):
             agg_before[m.start] = "avg"
+        if re.search(r"(多少|几个|多少个)\s*$", text[max(0, m.start - 4): m.start]):
+            agg_before[m.start] = "count"
     values: dict[tuple[str, str], list[str]] = {}
     entity_tables: list[str] = []
     entity_roles: list[tuple[str, bool]] = []  # (table, preceded by a breakdown word)
     pending: list[tuple[list[Term], bool]] = []  # dimension candidates, with the same flag
     agg_choices: list[tuple[Measure, list[Term]]] = []  # same-named columns an aggregate may mean
+    ambiguous_values: list[list[Term]] = []  # a value found in several columns, resolved by the measure
     for position, m in enumerate(matches):
         following = matches[position + 1] if position + 1 < len(matches) else None
         adjacent = following is not None and all(w in STOP for w in text[m.end: following.start].split())
@@ -406,12 +425,22 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
                 plan.measures.append(Measure("metric", label=str(name), metric=name))
             continue
         if value_terms and kinds == {"value"}:
-            for t in value_terms[:1] if len({(v.table, v.column) for v in value_terms}) > 1 else value_terms:
-                values.setdefault((str(t.table), str(t.column)), []).append(str(t.value))
+            if len({(v.table, v.column) for v in value_terms}) > 1:
+                ambiguous_values.append(value_terms)  # "web": orders.channel or marketing_spend.channel?
+            else:
+                for t in value_terms:
+                    values.setdefault((str(t.table), str(t.column)), []).append(str(t.value))
             continue
         if value_terms and not column_terms and not table_terms:
             t = value_terms[0]
             values.setdefault((str(t.table), str(t.column)), []).append(str(t.value))
+            continue
+        prior = matches[position - 1] if position > 0 else None
+        if m.text in CN_COUNT and prior is not None and prior.end == m.start and any(
+                t.kind == "table" for t in prior.terms):
+            # "客户数量": the number of customers
+            table = next(str(t.table) for t in prior.terms if t.kind == "table")
+            plan.measures.append(Measure("count", label=table, table=table))
             continue
         if column_terms:
             cols = column_terms
@@ -421,10 +450,13 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
                 plan.measures.append(Measure("agg", label=f"{agg}_{c.column}", agg=agg, table=c.table, column=c.column))
                 agg_choices.append((plan.measures[-1], numeric))
                 continue
+            own = {(c.table, c.column) for c in cols}
             if adjacent and following is not None and any(
-                    t.kind == "value" and (t.table, t.column) in {(c.table, c.column) for c in cols}
-                    for t in following.terms):
+                    t.kind == "value" and (t.table, t.column) in own for t in following.terms):
                 continue  # "the city of San Francisco": the column only introduces its value
+            if prior is not None and all(w in STOP for w in text[prior.end: m.start].split()) and any(
+                    t.kind == "value" and (t.table, t.column) in own for t in prior.terms):
+                continue  # "the web channel": the column only names the value's column
             if agg == "count_distinct" or (agg == "count" and not table_terms):
                 c = cols[0]
                 plan.measures.append(Measure("agg", label=f"distinct_{c.column}", agg="count_distinct", table=c.table,
@@ -442,7 +474,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
                 continue
             # a dimension, resolved once the measure's tables are known
             pending.append((cols, bool(re.search(BREAKDOWN, " ".join(before[-3:])) or
-                                       re.search(CJK_BREAKDOWN, question[max(0, m.start - 3): m.start]))))
+                                       re.search(CJK_BREAKDOWN, text[max(0, m.start - 3): m.start]))))
             continue
         if table_terms:
             entity_tables.append(str(table_terms[0].table))
@@ -458,6 +490,9 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
     for table_column, col_values in values.items():
         plan.filters.append(Filter(table_column[0], table_column[1], "in", list(dict.fromkeys(col_values))))
 
+    if previous is not None:
+        return _revise(previous, plan, pending, agg_choices, ambiguous_values, question, lexicon)
+
     # listings and "never"
     if never and not plan.measures and len(entity_tables) >= 2:
         plan.never = (entity_tables[0], entity_tables[1])
@@ -471,6 +506,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
             raise _refuse(question, [], lexicon, why="The question ranks rows without naming what to rank them by")
         if entity_tables and (plan.list_order or plan.limit or plan.order or not pending):
             plan.list_table = entity_tables[0]
+            _resolve_values(plan, ambiguous_values, [plan.list_table], question, lexicon)
             if price_order and not plan.list_order:
                 price_cols = [c for c in catalog.table(plan.list_table).columns  # type: ignore[union-attr]
                               if "price" in c.name.lower() and c.is_numeric]
@@ -494,6 +530,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None) -> Pl
             raise _refuse(question, [], lexicon, why=f"'{measure.agg} {preferred.column} of {others[0]}' can mean "
                           f"over every {preferred.table} row or per {others[0]}; the offline engine will not guess")
     measure_tables = measure_table_names(plan, catalog)
+    _resolve_values(plan, ambiguous_values, measure_tables, question, lexicon)
     counted = {m.table for m in plan.measures if m.kind == "count"}
     for entity, broken_down in entity_roles:
         # "top 5 products by revenue", "revenue per customer": break down by the entity's name
@@ -553,6 +590,13 @@ def _pick_column(cols: list[Term], measure_tables: list[str], catalog: object) -
     """Among same-named columns, the one in a measure table, else the one nearest to them."""
     from nl2sql.context import join_path
 
+    names = {str(c.column).lower() for c in cols}
+    for table in measure_tables:  # "渠道" names orders.channel; marketing spend has a channel too
+        t = catalog.table(table)  # type: ignore[attr-defined]
+        for column in t.columns if t is not None else []:
+            if column.name.lower() in names:
+                return (t.name, column.name)
+
     for c in cols:
         if c.table in measure_tables:
             return (str(c.table), str(c.column))
@@ -596,3 +640,71 @@ def _between(catalog: object, tables: set[str]) -> set[str]:
             if a < b:
                 out.update(join_path(catalog, a, b))  # type: ignore[arg-type]
     return out
+
+
+def _resolve_values(plan: Plan, ambiguous: list[list[Term]], measure_tables: list[str], question: str,
+                    lexicon: Lexicon) -> None:
+    """Turn values found in several columns into a filter on the column nearest the measure."""
+    for terms in ambiguous:
+        choice = _pick_column(terms, measure_tables, lexicon.catalog)
+        if choice is None:
+            raise _refuse(question, [], lexicon, why=f"'{terms[0].value}' is a value of several columns and none "
+                          "joins the measure")
+        wanted = [str(t.value) for t in terms if (t.table, t.column) == choice]
+        existing = next((f for f in plan.filters if (f.table, f.column) == choice), None)
+        if existing is not None:
+            existing.values = list(dict.fromkeys([*existing.values, *wanted]))
+        else:
+            plan.filters.append(Filter(choice[0], choice[1], "in", wanted))
+
+
+def _revise(previous: Plan, change: Plan, pending: list[tuple[list[Term], bool]],
+            agg_choices: list[tuple[Measure, list[Term]]], ambiguous_values: list[list[Term]], question: str,
+            lexicon: Lexicon) -> Plan:
+    """The previous plan with a follow-up's changes applied."""
+    import copy
+
+    catalog = lexicon.catalog
+    if previous.list_table or previous.never:
+        raise _refuse(question, [], lexicon, why="The offline engine revises aggregate answers only")
+    merged = copy.deepcopy(previous)
+    instead = bool(re.search(r"\binstead\b|换成|改为", question.lower()))
+    changed = False
+    for measure, choices in agg_choices:
+        measure.table, measure.column = choices[0].table, choices[0].column
+    if change.measures:
+        merged.measures, changed = change.measures, True
+    _resolve_values(change, ambiguous_values, measure_table_names(merged, catalog), question, lexicon)
+    for f in change.filters:
+        merged.filters = [g for g in merged.filters if (g.table, g.column) != (f.table, f.column)] + [f]
+        changed = True
+    if change.start:
+        merged.start, merged.end, merged.period_label = change.start, change.end, change.period_label
+        merged.compare_years, changed = [], True
+    if change.compare_years:
+        merged.compare_years, merged.start, merged.end, changed = change.compare_years, None, None, True
+    if change.limit or change.order:
+        merged.limit = change.limit or merged.limit
+        merged.order, changed = change.order or merged.order, True
+    if change.share:
+        merged.share, changed = True, True
+    measure_tables = measure_table_names(merged, catalog)
+    new_dims = []
+    for cols, _flag in pending:
+        choice = _pick_column(cols, measure_tables, catalog)
+        if choice is None:
+            raise _refuse(question, [], lexicon, why=f"'{cols[0].column}' does not join the previous measure")
+        new_dims.append(choice)
+    if change.grain:
+        if instead or (not new_dims and merged.dims and merged.grain is None and re.search(r"\bby\b|按", question)):
+            merged.dims = [] if instead else merged.dims
+        merged.grain, changed = change.grain, True
+    if new_dims:
+        merged.dims = new_dims if instead else list(dict.fromkeys(merged.dims + new_dims))
+        changed = True
+    if not changed:
+        raise _refuse(question, [], lexicon, why="The offline engine could not tell what to change in the previous "
+                      "answer")
+    if len(merged.dims) > 2:
+        raise _refuse(question, [], lexicon, why="The offline engine breaks results down by at most two columns")
+    return merged
