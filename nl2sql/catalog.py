@@ -390,7 +390,26 @@ def build_catalog(
     """The full catalog: introspection + profiles (cached) merged with the annotation file."""
     from nl2sql.annotations import apply_annotations, load_annotations
 
+    merged_path = None
+    if annotation_path is not None and home is not None and use_cache:
+        # the merged catalog is cached too, keyed by the data and the annotation file, so a warm
+        # start parses neither the YAML nor the metric SQL again
+        stat = Path(annotation_path).stat()
+        ann_key = [str(Path(annotation_path).resolve()), stat.st_size, stat.st_mtime_ns]
+        merged_path = _cache_path(home, source).with_suffix(
+            "." + hashlib.sha256(json.dumps(ann_key).encode()).hexdigest()[:16] + ".json")
+        fingerprint = [list(x) for x in source.fingerprint()]
+        try:
+            cached = json.loads(merged_path.read_text(encoding="utf-8"))
+            if cached.get("format") == CACHE_FORMAT and cached.get("fingerprint") == fingerprint \
+                    and cached.get("annotation") == ann_key:
+                return Catalog.from_dict(cached["catalog"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     catalog = load_base_catalog(source, home, use_cache)
     if annotation_path is not None:
         apply_annotations(catalog, load_annotations(annotation_path), annotation_path)
+        if merged_path is not None:
+            write_atomic(merged_path, json.dumps({"format": CACHE_FORMAT, "fingerprint": fingerprint,
+                                                  "annotation": ann_key, "catalog": catalog.to_dict()}))
     return catalog

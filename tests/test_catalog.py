@@ -88,3 +88,23 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     for f in (home / "profiles").glob("*.json"):
         f.write_text("{not json")
     assert build_catalog(resolve(None), None, home).table("orders").row_count > 0
+
+
+def test_merged_catalog_cache_follows_the_annotation_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "items.csv").write_text("sku,colour\n1,red\n")
+    ann = tmp_path / "items.yaml"
+    ann.write_text("tables:\n  items: {description: first}\n")
+    home = tmp_path / "home"
+    assert build_catalog(resolve(data), ann, home).table("items").description == "first"
+
+    def no_yaml(path):  # type: ignore[no-untyped-def]
+        raise AssertionError("a cached merged catalog must not read the YAML again")
+
+    with monkeypatch.context() as m:
+        m.setattr("nl2sql.annotations.load_annotations", no_yaml)
+        assert build_catalog(resolve(data), ann, home).table("items").description == "first"
+    time.sleep(0.01)
+    ann.write_text("tables:\n  items: {description: second}\n")
+    assert build_catalog(resolve(data), ann, home).table("items").description == "second"
