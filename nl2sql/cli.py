@@ -246,6 +246,8 @@ def ask_cmd(
     privacy: Annotated[str | None, typer.Option("--privacy", help="schema, stats or rows [rows].")] = None,
     instructions: Annotated[str | None, typer.Option("--instructions", help="Extra guidance for this question.")]
     = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date that 'last week', 'this year' count from "
+                                              "[the data's latest date].")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds the query may run [30].")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
     memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit [1GB].")] = None,
@@ -264,7 +266,7 @@ def ask_cmd(
     settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend,
                      "model": model, "base_url": base_url, "prompts_dir": prompts_dir, "max_repairs": max_repairs,
                      "cache": False if no_cache else None, "budget": budget, "privacy": privacy,
-                     "timeout": timeout, "max_rows": max_rows, "memory_limit": memory_limit})
+                     "timeout": timeout, "max_rows": max_rows, "memory_limit": memory_limit, "as_of": as_of})
     limits = limits_from(settings)
     source = resolve(settings.db)
     sandbox = Sandbox(source, limits)
@@ -284,7 +286,7 @@ def ask_cmd(
 
 
 def _answer(question: str, settings: Settings, sandbox: Any, instructions: str | None) -> Any:
-    from nl2sql.backends import make_backend
+    from nl2sql.backends import as_of_date, make_backend
     from nl2sql.log import AuditLog
     from nl2sql.pipeline import AskOptions, ask
 
@@ -292,7 +294,8 @@ def _answer(question: str, settings: Settings, sandbox: Any, instructions: str |
     engine = make_backend(settings, catalog)
     options = AskOptions(max_rows=settings.max_rows, max_repairs=settings.max_repairs, privacy=settings.privacy,
                          instructions=instructions, budget_usd=settings.budget, max_tokens=settings.max_tokens,
-                         moderation=settings.moderation, prices=settings.prices)
+                         moderation=settings.moderation, prices=settings.prices,
+                         as_of=str(as_of_date(settings)) if settings.as_of else None)
     audit = AuditLog(settings.home_dir / "history.sqlite")
     return ask(question, catalog=catalog, backend=engine, sandbox=sandbox, options=options, audit=audit)
 

@@ -57,6 +57,8 @@ FIELDS: tuple[Field, ...] = (
     Field("budget", float, None, ("NL2SQL_BUDGET",), help="refuse runs estimated above this (USD)"),
     Field("moderation", bool, False, ("NL2SQL_MODERATION",), help="check questions first"),
     Field("home", str, None, ("NL2SQL_HOME",), help="data dir for history, cache and sessions"),
+    Field("as_of", str, None, ("NL2SQL_AS_OF",), help="date that 'last week', 'this year' count from "
+          "(default: the data's latest date)"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 TOML_NAME = "nl2sql.toml"

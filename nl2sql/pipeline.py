@@ -133,6 +133,7 @@ class AskOptions:
     budget_usd: float | None = None
     max_tokens: int = 1024
     narrate: bool = True  # eval skips narration and charts: they do not affect the SQL
+    as_of: str | None = None  # the date relative periods count from (default: the data's latest date)
     moderation: bool = False
     prices: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -260,7 +261,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         context = build_context(question, catalog, options.context_budget, values_allowed=options.privacy != "schema")
         request = SqlRequest(question=question, catalog=catalog, context=context,
                              instructions=options.instructions, conversation=options.conversation,
-                             latest_date=latest_date(catalog))
+                             latest_date=options.as_of or latest_date(catalog))
         timings["context"] = (time.perf_counter() - t) * 1000
         if options.budget_usd is not None and backend.name != "offline":
             chars = len(context.schema_text()) + len(context.metrics_text()) + 3000

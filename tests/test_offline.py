@@ -101,3 +101,29 @@ def test_precision_on_sql_eval_and_refusal_of_unanswerable(sqleval_dir: Path) ->
                       "offline", "--json", timeout=600)
     u = json.loads(refused.stdout)["summary"]["offline"]
     assert u["correct_refusals"] / u["questions"] >= 0.95
+
+
+def test_as_of_moves_relative_periods() -> None:
+    data = json.loads(run_cli("ask", "revenue last week by channel", "--as-of", "2025-06-18", "--json").stdout)
+    assert any("2025-06-09 to 2025-06-15" in a for a in data["assumptions"])
+    rows = dict((r[0], r[1]) for r in data["rows"])
+    assert rows["mobile"] < 0.2 * rows["web"]  # the week of the mobile outage
+    bad = run_cli("ask", "revenue last week", "--as-of", "18-06-2025")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_follow_ups_revise_the_previous_plan(shop) -> None:  # type: ignore[no-untyped-def]
+    backend = OfflineBackend()
+
+    def sql(question: str) -> str:
+        request = SqlRequest(question=question, catalog=shop, context=build_context(question, shop),
+                             latest_date=latest_date(shop))
+        return backend.write_sql(request).sql or ""
+
+    assert "customers.region" in sql("revenue by region in 2025")
+    web = sql("only the web channel")
+    assert "orders.channel = 'web'" in web and "customers.region" in web and "'2025-01-01'" in web
+    monthly = sql("by month instead")
+    assert "DATE_TRUNC('MONTH'" in monthly and "customers.region" not in monthly and "'web'" in monthly
+    assert "'2024-01-01'" in sql("and in 2024?")
+    assert "LIMIT 3" in sql("top 3 only")

@@ -122,5 +122,20 @@ def make_backend(settings: Settings, catalog: Catalog) -> Backend:
     if choice == "offline":
         from nl2sql.backends.offline import OfflineBackend
 
-        return OfflineBackend()
+        return OfflineBackend(as_of=as_of_date(settings))
     raise ConfigError(f"Backend {choice!r} is not available.", hint="Use --backend openai or offline.")
+
+
+def as_of_date(settings: Settings) -> Any:
+    """The --as-of date, parsed; None when not set. A malformed date is a configuration error."""
+    import datetime as dt
+
+    from nl2sql.errors import ConfigError
+
+    if not settings.as_of:
+        return None
+    try:
+        return dt.date.fromisoformat(str(settings.as_of))
+    except ValueError:
+        raise ConfigError(f"--as-of {settings.as_of!r} is not a date.",
+                          hint="Use YYYY-MM-DD, e.g. 2025-12-31.") from None

@@ -58,9 +58,10 @@ class OfflineBackend:
                 plan = plan_question(request.question, lexicon, latest, previous=self.last_plan)
         sql, assumptions = build_sql(plan, request.catalog)
         self.last_plan = plan  # the next question may revise it (chat, follow-up chains)
-        if latest and plan.start and not self.as_of and plan.period_label and any(
+        if latest and plan.start and plan.period_label and any(
                 w in plan.period_label for w in ("last", "this", "since")):
-            assumptions.append(f"relative dates count back from the data's latest date, {latest}")
+            origin = "--as-of" if self.as_of else "the data's latest date,"
+            assumptions.append(f"relative dates count back from {origin} {latest}")
         return SqlDraft(sql=sql, explanation="planned offline", assumptions=plan.assumptions + assumptions)
 
     def narrate(self, request: NarrationRequest) -> tuple[str | None, Usage]:
