@@ -68,6 +68,17 @@ def _key(value: Any) -> tuple[int, str]:
     return (0, "") if value is None else (1, repr(value))
 
 
+def _order_keys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | None:
+    """The numeric cells of each row, in order: rows tied on them may come in any order (SQL
+    does not order ties), so an ordered comparison checks this sequence, not the labels."""
+    if not rows:
+        return []
+    numeric = [i for i in range(len(rows[0])) if all(isinstance(r[i], float) or r[i] is None for r in rows)]
+    if not numeric:
+        return None  # nothing to sort on but labels: the exact sequence must match
+    return [tuple(r[i] for i in numeric) for r in rows]
+
+
 def results_match(gold: Sequence[Sequence[Any]], candidate: Sequence[Sequence[Any]], ordered: bool = False) -> bool:
     """True when `candidate` rows answer the same as `gold` rows (see the module docstring)."""
     g_rows = [tuple(normalize(v) for v in row) for row in gold]
@@ -90,7 +101,8 @@ def results_match(gold: Sequence[Sequence[Any]], candidate: Sequence[Sequence[An
             continue
         projected = _dedupe([tuple(r[j] for j in mapping) for r in c_rows])
         if ordered:
-            if projected == target:
+            if projected == target or (set(projected) == set(target) and len(projected) == len(target)
+                                       and _order_keys(projected) == _order_keys(target)):
                 return True
         elif len(projected) == len(target) and set(projected) == set(target):
             return True

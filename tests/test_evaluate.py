@@ -25,6 +25,9 @@ from nl2sql.evaluate import asks_for_order, results_match
         ([("a", 1), ("b", 2)], [("b", 2), ("a", 1)], False, True),
         ([("a", 1), ("b", 2)], [("b", 2), ("a", 1)], True, False),
         ([("a", 1), ("b", 2)], [("a", 1), ("b", 2)], True, True),
+        # ties in the sort key may come in any order; the order of the keys still counts
+        ([("a", 3), ("b", 3), ("c", 1)], [("b", 3), ("a", 3), ("c", 1)], True, True),
+        ([("a", 3), ("b", 1), ("c", 1)], [("b", 1), ("a", 3), ("c", 1)], True, False),
         # floats vs decimals, within 1e-6 relative
         ([(Decimal("1234.5600"),)], [(1234.56,)], False, True),
         ([(1 / 3,)], [(0.3333333,)], False, True),
