@@ -251,8 +251,13 @@ def ask_cmd(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds the query may run [30].")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
     memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit [1GB].")] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Draw the chart to FILE (.png or .svg).")] = None,
+    chart_type: Annotated[str | None, typer.Option("--chart-type", help="bar, barh, line, area, scatter, pie or "
+                                                   "histogram (overrides the chosen type).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the receipts: where each number of the "
+                                          "answer comes from.")] = False,
 ) -> None:
-    """Answer a question about your data: SQL, table, a grounded answer."""
+    """Answer a question about your data: SQL, table, a grounded answer and a chart."""
     from nl2sql.datasource import resolve
     from nl2sql.errors import UsageError
     from nl2sql.pipeline import check_question
@@ -262,6 +267,7 @@ def ask_cmd(
         from nl2sql.errors import did_you_mean
 
         raise UsageError(f"Unknown --format {fmt!r}.", hint=did_you_mean(fmt, FORMATS) or "Use csv, json or markdown.")
+    check_chart_options(chart, chart_type)
     check_question(question)
     settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend,
                      "model": model, "base_url": base_url, "prompts_dir": prompts_dir, "max_repairs": max_repairs,
@@ -273,7 +279,7 @@ def ask_cmd(
     if not sql_only:
         sandbox.launch()  # the worker loads the data while we build context and call the model
     try:
-        answer = _answer(question, settings, sandbox if not sql_only else None, instructions)
+        answer = _answer(question, settings, sandbox if not sql_only else None, instructions, chart_type)
     finally:
         sandbox.close()
     if as_json and sql_only:
@@ -282,10 +288,46 @@ def ask_cmd(
     if sql_only:
         print(answer.sql)
         return
-    _show_answer(answer, as_json, fmt, output)
+    _show_answer(answer, as_json, fmt, output, explain)
+    if chart is not None:
+        draw_chart(answer, chart, quiet=as_json)
 
 
-def _answer(question: str, settings: Settings, sandbox: Any, instructions: str | None) -> Any:
+def check_chart_options(chart: Path | None, chart_type: str | None) -> None:
+    """Refuse a bad --chart file name or --chart-type before any work is done."""
+    from nl2sql.charts import CHART_TYPES, ChartError, chart_format
+    from nl2sql.errors import UsageError, did_you_mean
+
+    if chart_type is not None and chart_type not in CHART_TYPES:
+        raise UsageError(f"Unknown chart type {chart_type!r}.",
+                         hint=did_you_mean(chart_type, CHART_TYPES) or f"Use one of {', '.join(CHART_TYPES)}.")
+    if chart is not None:
+        try:
+            chart_format(chart)
+        except ChartError as exc:
+            raise UsageError(str(exc)[0].upper() + str(exc)[1:] + ".", hint="e.g. --chart revenue.png") from None
+        if not chart.parent.exists():
+            raise UsageError(f"The folder {chart.parent} does not exist.", hint="Create it, or pick another path.")
+
+
+def draw_chart(answer: Any, path: Path, quiet: bool = False) -> None:
+    """Draw the answer's chart to `path`; a result no chart suits is an error after the answer is shown."""
+    from nl2sql.charts import ChartError, render
+    from nl2sql.errors import UsageError
+
+    if answer.chart is None:
+        raise UsageError("No chart suits this result (it needs at least two rows and a numeric column).",
+                         hint="Ask for a breakdown (e.g. 'by month'), or pass --chart-type.")
+    try:
+        render(answer.chart, answer.result.columns, answer.result.rows, path)
+    except ChartError as exc:
+        raise UsageError(f"The chart could not be drawn: {exc}.") from None
+    if not quiet:
+        _stderr_console().print(f"Chart written to {path}")
+
+
+def _answer(question: str, settings: Settings, sandbox: Any, instructions: str | None,
+            chart_type: str | None = None) -> Any:
     from nl2sql.backends import as_of_date, make_backend
     from nl2sql.log import AuditLog
     from nl2sql.pipeline import AskOptions, ask
@@ -294,13 +336,13 @@ def _answer(question: str, settings: Settings, sandbox: Any, instructions: str |
     engine = make_backend(settings, catalog)
     options = AskOptions(max_rows=settings.max_rows, max_repairs=settings.max_repairs, privacy=settings.privacy,
                          instructions=instructions, budget_usd=settings.budget, max_tokens=settings.max_tokens,
-                         moderation=settings.moderation, prices=settings.prices,
+                         moderation=settings.moderation, prices=settings.prices, chart_type=chart_type,
                          as_of=str(as_of_date(settings)) if settings.as_of else None)
     audit = AuditLog(settings.home_dir / "history.sqlite")
     return ask(question, catalog=catalog, backend=engine, sandbox=sandbox, options=options, audit=audit)
 
 
-def _show_answer(answer: Any, as_json: bool, fmt: str | None, output: Path | None) -> None:
+def _show_answer(answer: Any, as_json: bool, fmt: str | None, output: Path | None, explain: bool = False) -> None:
     from nl2sql.errors import UsageError
 
     if fmt is None and output is not None and not as_json:
@@ -320,9 +362,12 @@ def _show_answer(answer: Any, as_json: bool, fmt: str | None, output: Path | Non
         else:
             sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         return
-    from nl2sql.render import answer_view
+    from nl2sql.render import answer_view, receipts_view
 
-    _stdout_console().print(answer_view(answer))
+    console = _stdout_console()
+    console.print(answer_view(answer))
+    if explain:
+        console.print(receipts_view(answer))
 
 
 @app.command("history")

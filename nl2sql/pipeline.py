@@ -11,7 +11,8 @@ from typing import Any
 
 from nl2sql.backends import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.catalog import Catalog, json_safe
-from nl2sql.charts import ChartSpec
+from nl2sql.charts import NUMERIC, ChartSpec
+from nl2sql.checks import check_result
 from nl2sql.errors import (
     ExecutionError,
     InvalidSQLError,
@@ -22,6 +23,7 @@ from nl2sql.errors import (
     UnsafeSQLError,
     UsageError,
 )
+from nl2sql.grounding import Receipt
 from nl2sql.guard import GuardedSQL, guard
 from nl2sql.log import AuditLog
 from nl2sql.sandbox import Result, Sandbox
@@ -52,15 +54,10 @@ class SqlRun:
 
 
 def result_warnings(result: Result, max_rows: int) -> list[str]:
-    """Warnings a person should see about the shape of a result."""
-    warnings = []
-    if result.truncated:
-        warnings.append(f"Only the first {result.row_count:,} rows are shown (row cap {max_rows:,}).")
-    if result.cells_capped:
-        warnings.append(f"{result.cells_capped} long cell(s) were shortened.")
-    if not result.rows:
-        warnings.append("The query returned no rows.")
-    return warnings
+    """Warnings about the shape of a result (truncation, shortened cells, no rows)."""
+    from nl2sql.checks import shape_warnings
+
+    return shape_warnings(result, max_rows)
 
 
 def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) -> SqlRun:
@@ -75,7 +72,7 @@ def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) 
         t = time.perf_counter()
         result = sandbox.run(guarded, max_rows=max_rows)
         timings["execute"] = (time.perf_counter() - t) * 1000
-        warnings = result_warnings(result, max_rows)
+        warnings = check_result(guarded.sql, result, catalog, sandbox, max_rows)
     timings["total"] = (time.perf_counter() - start) * 1000
     return SqlRun(sql=sql, guarded=guarded, result=result, warnings=warnings, timings_ms=timings)
 
@@ -106,6 +103,9 @@ class Answer:
     usage: Usage = dataclasses.field(default_factory=lambda: Usage())
     timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
     repairs: int = 0
+    receipts: list[Receipt] = dataclasses.field(default_factory=list)
+    narrated_by: str | None = None  # "model" or "computed"
+    notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -117,6 +117,7 @@ class Answer:
             "narration": self.narration, "chart": self.chart.to_dict() if self.chart else None,
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts],
         }
 
 
@@ -136,6 +137,7 @@ class AskOptions:
     as_of: str | None = None  # the date relative periods count from (default: the data's latest date)
     moderation: bool = False
     prices: dict[str, Any] = dataclasses.field(default_factory=dict)
+    chart_type: str | None = None  # --chart-type: draw the chart as this type whatever was chosen
 
 
 def check_question(question: str) -> str:
@@ -238,6 +240,71 @@ def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[st
     return preview, aggregates
 
 
+def narrate_grounded(
+    question: str, draft: SqlDraft, guarded: GuardedSQL, result: Result, catalog: Catalog, backend: Backend,
+    options: AskOptions, usage: Usage, warnings: list[str], notes: list[str],
+) -> tuple[str, list[Receipt], str]:
+    """(narration, receipts, 'model' | 'computed'): a model's narration only if every number checks out.
+
+    An ungrounded narration gets one regeneration naming the unsupported numbers; if the second
+    is no better, the deterministic narrator speaks instead. Privacy tier `schema` never asks a model.
+    """
+    from nl2sql.grounding import check, evidence
+    from nl2sql.narrator import language_of
+    from nl2sql.narrator import narrate as narrate_deterministically
+
+    ev = evidence(result.columns, result.rows, " ".join([question, guarded.original, *draft.assumptions]))
+    if options.privacy != "schema" and result.rows:
+        preview, aggregates = narration_inputs(result, catalog, options.privacy)
+        request = NarrationRequest(question=question, sql=guarded.sql, result=result, assumptions=draft.assumptions,
+                                   language=language_of(question), preview=preview, aggregates=aggregates)
+        for attempt in (1, 2):
+            try:
+                text, used = backend.narrate(request)
+                usage.add(used)
+            except ProviderError as exc:
+                warnings.append(f"The model could not narrate ({exc.message}); a computed summary is shown.")
+                break
+            if not text:
+                break
+            verdict = check(text, ev)
+            if verdict.ok:
+                if attempt == 2:
+                    notes.append("The first narration stated unsupported numbers; the second was grounded.")
+                return text, verdict.receipts, "model"
+            unsupported = ", ".join(verdict.unsupported[:10])
+            notes.append(f"Narration attempt {attempt} stated numbers the result does not support: {unsupported}.")
+            request = dataclasses.replace(request, feedback=unsupported)
+        else:
+            warnings.append("The model's narration stated numbers the result does not support; "
+                            "a summary computed from the rows is shown instead.")
+    text = narrate_deterministically(question, result.columns, result.rows, result.truncated)
+    return text, check(text, ev).receipts, "computed"
+
+
+def choose_answer_chart(question: str, draft: SqlDraft, result: Result, options: AskOptions,
+                        notes: list[str]) -> ChartSpec | None:
+    """The model's chart spec when valid for the result, else one by rules; `chart_type` overrides the type."""
+    from nl2sql.charts import InvalidChartSpec, pick_chart, with_type
+
+    spec, why = pick_chart(draft.chart, result.columns, result.row_count, question[:120])
+    if why:
+        notes.append(why[0].upper() + why[1:] + "; a chart was chosen by rules.")
+    if options.chart_type and result.row_count:
+        names = [n for n, _ in result.columns]
+        if spec is None:
+            numeric = [n for n, t in result.columns if t.upper().startswith(NUMERIC)]
+            if not numeric or len(names) < 1:
+                raise UsageError(f"This result has no numeric column to draw as a {options.chart_type} chart.")
+            spec = ChartSpec(options.chart_type, names[0], (numeric[-1],), title=question[:120])
+        try:
+            spec = with_type(spec, options.chart_type, names)
+        except InvalidChartSpec as exc:
+            raise UsageError(f"Cannot draw this result as a {options.chart_type!r} chart: {exc}.",
+                             hint="Chart types: bar, barh, line, area, scatter, pie, histogram.") from None
+    return spec
+
+
 def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, options: AskOptions,
         audit: AuditLog | None = None) -> Answer:
     """Answer a question: the whole pipeline, top to bottom. Records the run in the audit log.
@@ -246,8 +313,6 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
     then holds an empty result and no narration.
     """
     from nl2sql.context import build_context
-    from nl2sql.narrator import language_of
-    from nl2sql.narrator import narrate as narrate_deterministically
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -280,27 +345,24 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                           result=Result(columns=[], rows=[]), explanation=draft.explanation,
                           assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs)
         record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
-        warnings = result_warnings(result, options.max_rows)
         t = time.perf_counter()
-        narration: str | None = None
-        if options.narrate and options.privacy != "schema" and result.rows:
-            preview, aggregates = narration_inputs(result, catalog, options.privacy)
-            try:
-                narration, used = backend.narrate(NarrationRequest(
-                    question=question, sql=guarded.sql, result=result, assumptions=draft.assumptions,
-                    language=language_of(question), preview=preview, aggregates=aggregates))
-                usage.add(used)
-            except ProviderError as exc:
-                warnings.append(f"The model could not narrate ({exc.message}); a computed summary is shown.")
-        if not narration and options.narrate:
-            narration = narrate_deterministically(question, result.columns, result.rows, result.truncated)
+        # checks run queries of their own; eval (narrate=False) only needs the rows
+        warnings = (check_result(guarded.sql, result, catalog, sandbox, options.max_rows) if options.narrate
+                    else result_warnings(result, options.max_rows))
+        timings["check"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        notes: list[str] = []
+        narration, receipts, narrated_by = None, [], None
+        if options.narrate:
+            narration, receipts, narrated_by = narrate_grounded(question, draft, guarded, result, catalog, backend,
+                                                                options, usage, warnings, notes)
         timings["narrate"] = (time.perf_counter() - t) * 1000
-        chart = backend.chart_spec(question, result) if options.narrate else None
+        chart = choose_answer_chart(question, draft, result, options, notes) if options.narrate else None
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
                       narration=narration, chart=chart, explanation=draft.explanation,
                       assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                      repairs=repairs)
+                      repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
     except Nl2SqlError as exc:
         record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
                                                          "rejected" if isinstance(exc, UnsafeSQLError | InvalidSQLError)

@@ -237,3 +237,31 @@ def eval_view(summary: dict[str, dict[str, Any]], diffs: list[dict[str, Any]]) -
             d.add_row(str(item["line"]), Text(item["question"][:70]), *(item["change"][n] for n in names[1:]))
         parts.append(d)
     return Group(*parts)
+
+
+def receipts_view(answer: Any) -> Any:
+    """`--explain`: how the answer was made, and each number of the narration with its source."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[Any] = []
+    by = {"model": "the model (every number checked against the result)",
+          "computed": "nl2sql, computed from the rows"}.get(answer.narrated_by or "", "nobody")
+    parts.append(Text.assemble(("Narration written by ", "bold"), by))
+    if answer.explanation:
+        parts.append(Text.assemble(("SQL: ", "bold"), answer.explanation))
+    for note in answer.notes:
+        parts.append(f"[dim]• {escape(note)}[/]")
+    table = Table(title="Receipts", title_justify="left", header_style="bold")
+    table.add_column("claim", justify="right")
+    table.add_column("comes from")
+    for r in answer.receipts:
+        table.add_row(Text(r.claim), Text(r.source) if r.source else Text("not supported by the result", "red"))
+    parts.append(table if answer.receipts else Text("The narration states no numbers.", style="dim"))
+    if answer.chart:
+        spec = answer.chart
+        parts.append(Text(f"Chart: {spec.type} of {', '.join(spec.y)} by {spec.x}"
+                          + (f", one series per {spec.series}" if spec.series else ""), style="dim"))
+    return Group(*parts)

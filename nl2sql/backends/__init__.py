@@ -65,6 +65,7 @@ class SqlDraft:
     refusal: str | None = None
     usage: Usage = dataclasses.field(default_factory=Usage)
     malformed: str | None = None  # why the reply could not be used, when it could not
+    chart: Any = None  # the model's chart spec, untrusted: validated against the result's columns
 
 
 @dataclasses.dataclass
@@ -78,6 +79,7 @@ class NarrationRequest:
     language: str  # "en" or "zh"
     preview: str  # capped, delimited-ready text of the rows (privacy tier applied)
     aggregates: str  # computed totals/shares/changes as text
+    feedback: str | None = None  # on a second try: the numbers of the first that the data does not support
 
 
 class Backend(Protocol):
