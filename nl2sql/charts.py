@@ -220,6 +220,8 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
     Data labels are plain text (`text.parse_math` is off: a '$' in the data is not TeX).
     """
     import logging
+    import textwrap
+    import warnings
 
     import matplotlib
 
@@ -240,8 +242,9 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
         fig, ax = plt.subplots(figsize=(9, 5.2), dpi=110)
         try:
             note = _draw(ax, spec, names, rows)
-            title = spec.title or f"{', '.join(spec.y)} by {spec.x}"
-            ax.set_title(title + (f" ({note})" if note else ""), loc="left")
+            title = (spec.title or f"{', '.join(spec.y)} by {spec.x}") + (f" ({note})" if note else "")
+            lines = textwrap.wrap(title, 70, max_lines=2, placeholder=" …")
+            ax.set_title("\n".join(lines), loc="left")
             fmt = FuncFormatter(_number_format)
             if spec.type == "barh":
                 ax.xaxis.set_major_formatter(fmt)
@@ -250,7 +253,9 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
                 ax.yaxis.set_major_formatter(fmt)
                 if spec.type in ("bar", "histogram"):
                     ax.grid(axis="x", visible=False)
-            fig.tight_layout()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tight_layout gives up on extreme labels; the chart still draws
+                fig.tight_layout()
             fig.savefig(path, format=chart_format(path), dpi=150 if chart_format(path) == "png" else None)
         finally:
             plt.close(fig)

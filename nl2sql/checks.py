@@ -222,7 +222,7 @@ def empty_result(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
                           f"LIMIT 5000", catalog, sandbox, 5000) or []
             names = [str(v[0]) for v in values]
             lowered = {n.lower(): n for n in names}
-            close = [lowered[c] for c in difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.6)]
+            close = [lowered[c] for c in difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.75)]
             hint = (f" Did you mean {', '.join(repr(c) for c in close)}?" if close
                     else f" It has values such as {', '.join(repr(n) for n in names[:5])}." if names else "")
             out.append(f"No row of {table.name} has {column} = {value!r}.{hint}")

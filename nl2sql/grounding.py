@@ -97,10 +97,12 @@ def _tolerance(digits: str, value: float, scale: float) -> float:
     digits = digits.replace(",", "")
     if "." in digits:
         unit = 10.0 ** -len(digits.split(".")[1])
-    else:
+    elif abs(value) >= 1000:  # "1,200" may be 1,234 rounded; "80" is eighty
         stripped = digits.rstrip("0")
         zeros = len(digits) - len(stripped) if stripped else 0
         unit = 10.0 ** zeros
+    else:
+        unit = 1.0
     half = unit * scale / 2
     # "100" or "1,000" are usually exact; rounding that loose only applies to big round numbers
     return max(min(half, abs(value) * 0.05), abs(value) * 0.005, 1e-9)
@@ -217,25 +219,28 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
             continue
         if total and all(v >= 0 for v in nums):
             out += [Evidence(v / total * 100, f"share of {lab} in total {col}") for lab, v in values]
-        order = values
-        if temporal:
+        if temporal:  # changes over time: step by step, and first to last
             t = temporal[0]
             dated = sorted(((row[t], _num(row[i])) for row in rows if row[t] is not None and _num(row[i]) is not None),
                            key=lambda p: p[0])
             order = [(_label(d), v) for d, v in dated if v is not None]
-        pairs = list(itertools.pairwise(order)) + ([(order[0], order[-1])] if len(order) > 2 else [])
-        for (la, a), (lb, b) in pairs:
-            out.append(Evidence(b - a, f"change in {col} from {la} to {lb}"))
-            if a:
-                out.append(Evidence((b - a) / abs(a) * 100, f"% change in {col} from {la} to {lb}"))
-                out.append(Evidence(b / a, f"ratio of {col}, {lb} to {la}"))
+            steps = list(itertools.pairwise(order)) + ([(order[0], order[-1])] if len(order) > 2 else [])
+            for (la, a), (lb, b) in steps:
+                out.append(Evidence(b - a, f"change in {col} from {la} to {lb}"))
+                if a:
+                    out.append(Evidence((b - a) / abs(a) * 100, f"% change in {col} from {la} to {lb}"))
+                    out.append(Evidence(b / a, f"ratio of {col}, {lb} to {la}"))
         ranked = sorted(values, key=lambda p: -p[1])
-        if len(ranked) >= 2:
-            (l1, v1), (l2, v2) = ranked[0], ranked[1]
+        for (l1, v1), (l2, v2) in itertools.pairwise(ranked):  # each one against the next in rank
             out.append(Evidence(v1 - v2, f"lead of {l1} over {l2} in {col}"))
             if v2:
                 out += [Evidence((v1 - v2) / abs(v2) * 100, f"% lead of {l1} over {l2} in {col}"),
                         Evidence(v1 / v2, f"ratio of {l1} to {l2} in {col}")]
+        if len(ranked) > 2:
+            (l1, v1), (l2, v2) = ranked[0], ranked[-1]
+            out.append(Evidence(v1 - v2, f"gap between {l1} and {l2} in {col}"))
+            if v2:
+                out.append(Evidence(v1 / v2, f"ratio of {l1} to {l2} in {col}"))
     for m in mentions(extra_text):
         out.append(Evidence(m.value, "the question or the query"))
     for m in re.finditer(r"\b(19|20)\d{2}\b", extra_text):

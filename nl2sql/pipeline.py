@@ -176,6 +176,21 @@ def refusal(reason: str) -> RefusalError:
                         hint="Rephrase the question with the tables and columns listed by `nl2sql schema`.")
 
 
+def repair_error(message: str) -> str:
+    """The error text a repair round sends back to the model: untrusted, so shortened and scrubbed.
+
+    DuckDB echoes data values in some errors ("Could not convert string 'ann@example.com' ...");
+    e-mail addresses and long quoted values are masked so a failed query cannot leak them.
+    """
+    import re
+
+    from nl2sql.datasource import short_error
+
+    text = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "<email>", message)
+    text = re.sub(r"'([^']{40})[^']+'", r"'\1…'", text)
+    return short_error(Exception(text), 400)
+
+
 def write_guarded_sql(
     question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
     options: AskOptions, usage: Usage,
@@ -185,8 +200,6 @@ def write_guarded_sql(
     The loop only feeds errors back; every round's SQL goes through the same guard and sandbox.
     With no sandbox (`--sql-only`) the SQL is guarded but not run.
     """
-    from nl2sql.datasource import short_error
-
     repairs = 0
     while True:
         draft = backend.write_sql(request)
@@ -207,7 +220,7 @@ def write_guarded_sql(
                 raise
             repairs += 1
             request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
-                                          error=short_error(Exception(exc.message), 400))
+                                          error=repair_error(exc.message))
 
 
 def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:
@@ -215,7 +228,10 @@ def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[st
     from nl2sql.narrator import fmt_number, summarize
 
     pii = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
-    facts = summarize(result.columns, result.rows)
+    masked = [i for i, (name, _) in enumerate(result.columns) if name.lower() in pii]
+    rows = [tuple("***" if i in masked else v for i, v in enumerate(row)) for row in result.rows] if masked \
+        else result.rows
+    facts = summarize(result.columns, rows)
     agg_lines = [f"{k}: {fmt_number(v) if isinstance(v, float) else v}" for k, v in facts.items()
                  if not isinstance(v, dict)]
     for key in ("leader", "last_place", "trend", "peak"):
@@ -227,10 +243,10 @@ def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[st
         return "(rows withheld by the privacy setting)", aggregates
     header = "\t".join(n for n, _ in result.columns)
     lines = [header]
-    for row in result.rows[:PREVIEW_ROWS]:
+    for row in rows[:PREVIEW_ROWS]:
         cells = []
-        for (name, _), value in zip(result.columns, row, strict=False):
-            text = "***" if name.lower() in pii else str(json_safe(value))
+        for value in row:
+            text = str(json_safe(value))
             text = " ".join(text.split()).replace("</data>", "</ data>")
             cells.append(text[:PREVIEW_CELL_CHARS])
         lines.append("\t".join(cells))

