@@ -141,7 +141,8 @@ def parse_time(text: str, plan: Plan, latest: dt.date | None) -> str:
         text = text[: m.start()] + blank(m) + text[m.end():]
         text = re.sub(r"\b(vs\.?|versus|compared (?:to|with)|compare)\b|对比|相比", lambda x: blank(x), text)
     # between <month> [year] and <month> [year] / between dates
-    m = re.search(r"\bbetween (\d{4}-\d{2}-\d{2}) and (\d{4}-\d{2}-\d{2})\b", text)
+    m = re.search(r"(?:\b(?:between|from)|从)\s*(\d{4}-\d{2}-\d{2})\s*(?:and|to|until|through|thru|-|–|到|至)\s*"
+                  r"(\d{4}-\d{2}-\d{2})\b", text)
     if m:
         a, b = dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))
         set_range(a, b + dt.timedelta(days=1), f"{a} to {b}")
@@ -209,6 +210,17 @@ def parse_time(text: str, plan: Plan, latest: dt.date | None) -> str:
         set_range(dt.date(year, MONTHS[m.group(1)], 1), ref + dt.timedelta(days=1),
                   f"since {m.group(1).title()} {year}")
         text = text.replace(m.group(0), blank(m))
+    # a single day: on 2025-06-09
+    m = re.search(r"(?:\bon\s+)?(?<![\d-])(\d{4}-\d{2}-\d{2})(?![\d-])", text)
+    if m and plan.start is None:
+        day = dt.date.fromisoformat(m.group(1))
+        set_range(day, day + dt.timedelta(days=1), str(day))
+        text = text.replace(m.group(0), blank(m), 1)
+    left = re.search(r"\d{4}-\d{2}-\d{2}", text)
+    if left:
+        # a date the question names but no pattern placed: refuse rather than ignore it
+        raise RefusalError(f"The offline engine could not tell what the date {left.group(0)} limits.",
+                           hint="Ask for one range: 'from 2025-06-09 to 2025-06-15', 'on 2025-06-09', 'in June 2025'.")
     # a bare year: in 2025, 2025年
     if plan.start is None and not plan.compare_years:
         m = re.search(r"(?<![\d-])(20\d\d|19\d\d)(?:\s*年(?!\s*\d))?(?![\d-])", text)
