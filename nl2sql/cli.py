@@ -486,6 +486,208 @@ def eval_cmd(
         raise typer.Exit(1)
 
 
+@app.command("report")
+@handle_errors
+def report_cmd(
+    config: Annotated[str, typer.Argument(help="The report config (YAML); or `pin` followed by the config.",
+                                          metavar="CONFIG | pin CONFIG")],
+    pin_target: Annotated[str | None, typer.Argument(help="With `pin`: the config to pin.", show_default=False,
+                                                     metavar="")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The day the report is for (YYYY-MM-DD, today or "
+                                              "latest) [the config's as_of, else latest].")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder [the config's output.dir].")] = None,
+    formats: Annotated[str | None, typer.Option("--format", help="md, html or md,html [the config's].")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="openai, offline or auto.")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="With `pin`: re-pin sections that already have SQL "
+                                        "and a question.")] = False,
+) -> None:
+    """Render the (weekly) report of a config file to Markdown and self-contained HTML.
+
+    Exit code 0 when every section rendered, 1 when some failed (the rest still render), 2 for a
+    config error. `nl2sql report pin CONFIG` writes each question's SQL into the config.
+    """
+    from nl2sql.errors import UsageError
+    from nl2sql.report import FORMATS, load_config, parse_as_of
+
+    pinning = config == "pin"
+    if pinning and not pin_target:
+        raise UsageError("`nl2sql report pin` needs the config file.", hint="nl2sql report pin weekly.yaml")
+    if pin_target and not pinning:
+        raise UsageError(f"Unexpected argument {pin_target!r}.", hint="nl2sql report CONFIG  or  nl2sql report pin "
+                         "CONFIG")
+    cfg = load_config(pin_target if pinning else config)
+    if as_of is not None:
+        try:
+            parse_as_of(as_of)
+        except ValueError as exc:
+            raise UsageError(f"--as-of: {exc}") from None
+    chosen = cfg.formats
+    if formats is not None:
+        chosen = tuple(dict.fromkeys(f.strip() for f in formats.split(",") if f.strip()))
+        if not chosen or any(f not in FORMATS for f in chosen):
+            raise UsageError(f"Unknown --format {formats!r}.", hint="Use md, html or md,html.")
+    settings = load({"db": db or cfg.database, "schema": cfg.schema if not db else None,
+                     "backend": backend or cfg.backend, "max_rows": cfg.max_rows})
+    if pinning:
+        _report_pin(cfg, settings, as_of, force, as_json)
+    else:
+        _report_run(cfg, settings, as_of, out, chosen, as_json)
+
+
+def _report_context(cfg: Any, settings: Settings, as_of: str | None) -> tuple[Any, Any, Any, Any, Any]:
+    """(catalog, make_backend, options, as_of date, audit) for a report run or pin."""
+    from nl2sql.backends import make_backend
+    from nl2sql.log import AuditLog
+    from nl2sql.pipeline import AskOptions
+    from nl2sql.report import resolve_as_of
+
+    catalog = open_catalog(settings)
+    day = resolve_as_of(as_of or cfg.as_of, catalog)
+    make_backend(settings, catalog)  # a misconfigured backend is a config error before any section runs
+    options = AskOptions(max_rows=settings.max_rows, max_repairs=settings.max_repairs, privacy=settings.privacy,
+                         max_tokens=settings.max_tokens, prices=settings.prices, as_of=str(day))
+
+    def backend_factory() -> Any:
+        engine = make_backend(settings, catalog)
+        if hasattr(engine, "as_of"):
+            engine.as_of = day  # relative words in questions count from the report's day
+        return engine
+
+    return catalog, backend_factory, options, day, AuditLog(settings.home_dir / "history.sqlite")
+
+
+def _report_run(cfg: Any, settings: Settings, as_of: str | None, out: Path | None, formats: tuple[str, ...],
+                as_json: bool) -> None:
+    import time
+
+    from nl2sql.datasource import resolve
+    from nl2sql.report import build_report, write_report
+    from nl2sql.sandbox import Sandbox, limits_from
+
+    started = time.perf_counter()
+    catalog, factory, options, day, audit = _report_context(cfg, settings, as_of)
+    console = _stderr_console()
+    interactive = sys.stderr.isatty() and not as_json
+
+    def progress(number: int, title: str) -> None:
+        if interactive:
+            console.print(f"[dim][{number}/{len(cfg.sections)}][/] {title}")
+
+    with Sandbox(resolve(settings.db), limits_from(settings)) as sandbox:
+        report = build_report(cfg, catalog, factory, sandbox, options, day, audit=audit, progress=progress)
+    files = write_report(report, out or cfg.out_dir, formats, settings.prompts_dir)
+    failed = report.failed
+    seconds = time.perf_counter() - started
+    audit.record(kind="report", question=f"report {cfg.title} ({report.period.label})"[:2000],
+                 backend=settings.backend, verdict="failed sections" if failed else "rendered",
+                 row_count=len(report.sections), error="; ".join(f"{s.number}. {s.error}" for s in failed)[:1000]
+                 or None, timings={"total": seconds * 1000})
+    if as_json:
+        print(json.dumps({
+            "title": cfg.title, "period": {"kind": report.period.kind, "start": str(report.period.start),
+                                           "end": str(report.period.end), "label": report.period.label},
+            "as_of": str(day), "files": [str(f) for f in files],
+            "alerts": [{"section": s.config.title, "alert": a} for s, a in report.alerts],
+            "sections": [{"number": s.number, "title": s.config.title, "ok": s.ok, "error": s.error,
+                          "sql": s.sql, "alerts": s.alerts} for s in report.sections],
+            "seconds": round(seconds, 2)}, ensure_ascii=False))
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+
+        out_console = Console(highlight=False, soft_wrap=True)  # one line per alert, whatever the width
+
+        out_console.print(f"{escape(cfg.title)} · {escape(report.period.label)}: {len(report.sections)} sections, "
+                          f"{len(report.alerts)} alert(s), {len(failed)} failed, {seconds:.1f} s")
+        for section, alert in report.alerts:
+            out_console.print(f"  ⚠ {escape(section.config.title)}: {escape(alert)}")
+        for section in failed:
+            console.print(f"[red]✗ Section {section.number} ({escape(section.config.title)}) failed:[/] "
+                          f"{escape(section.error or '')}")
+        for path in files:
+            if path.suffix in (".md", ".html"):
+                out_console.print(f"Wrote {escape(str(path))}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _report_pin(cfg: Any, settings: Settings, as_of: str | None, force: bool, as_json: bool) -> None:
+    import re
+
+    from nl2sql.catalog import write_atomic
+    from nl2sql.datasource import resolve
+    from nl2sql.errors import Nl2SqlError as Failure
+    from nl2sql.pipeline import ask
+    from nl2sql.report import load_config, parametrize, pin_config, report_period
+    from nl2sql.sandbox import Sandbox, limits_from
+
+    catalog, factory, options, day, audit = _report_context(cfg, settings, as_of)
+    period = report_period(day, cfg.period)
+    pinned: dict[int, str] = {}
+    notes: list[str] = []
+    failures: list[str] = []
+    with Sandbox(resolve(settings.db), limits_from(settings)) as sandbox:
+        for number, section in enumerate(cfg.sections, 1):
+            if not section.question or (section.sql and not force):
+                continue
+            try:
+                answer = ask(f"{section.question} from {period.start} to {period.end}", catalog=catalog,
+                             backend=factory(), sandbox=sandbox, options=options, audit=audit)
+            except Failure as exc:
+                failures.append(f"section {number} ({section.title}): {exc.message}")
+                continue
+            sql = re.sub(r"\nLIMIT \d+$", "", answer.sql)  # the guard's row cap is added again at run time
+            pinned[number] = parametrize(sql, period)
+            if pinned[number] == sql:
+                notes.append(f"section {number} ({section.title}): its SQL does not depend on the period")
+    if force:
+        _drop_pinned_sql(cfg.path, set(pinned))
+    if pinned:
+        text = pin_config(cfg.path, pinned)
+        write_atomic(cfg.path, text)
+        load_config(cfg.path)  # the pinned file must still be a valid config
+    if as_json:
+        print(json.dumps({"config": str(cfg.path), "pinned": sorted(pinned), "notes": notes, "failed": failures},
+                         ensure_ascii=False))
+    else:
+        from rich.markup import escape
+
+        console = _stdout_console()
+        console.print(f"Pinned SQL for {len(pinned)} section(s) in {escape(str(cfg.path))}"
+                      + (f": {', '.join(map(str, sorted(pinned)))}" if pinned else ""))
+        for note in notes:
+            console.print(f"  note: {escape(note)}")
+        for failure in failures:
+            _stderr_console().print(f"[red]✗ Could not pin {escape(failure)}[/]")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _drop_pinned_sql(path: Path, numbers: set[int]) -> None:
+    """Remove the existing `sql:` entries of the given sections (text edit, comments kept)."""
+    import yaml
+
+    from nl2sql.catalog import write_atomic
+
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text)
+    sections = next(v for k, v in root.value if k.value == "sections")
+    lines = text.splitlines(keepends=True)
+    cuts = []
+    for number, node in enumerate(sections.value, 1):
+        if number not in numbers:
+            continue
+        for key, value in node.value:
+            if key.value == "sql":
+                end = value.end_mark.line if value.end_mark.column > 0 else value.end_mark.line - 1
+                cuts.append((key.start_mark.line, end + 1))
+    for start, end in sorted(cuts, reverse=True):
+        del lines[start:end]
+    write_atomic(path, "".join(lines))
+
+
 @app.command("config")
 @handle_errors
 def config_cmd(as_json: JsonOpt = False) -> None:
