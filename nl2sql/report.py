@@ -147,6 +147,9 @@ def load_config(path: str | Path) -> ReportConfig:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context_mark", None)
+        if context is not None and context.line + 1 != line:
+            problem += f" ({getattr(exc, 'context', None) or 'started'} on line {context.line + 1})"
         raise _err(path, line, f"this is not valid YAML: {problem}.",
                    hint="Check indentation and quoting near that line.") from None
     if not isinstance(data, _Map):
@@ -587,6 +590,7 @@ def run_section(section: SectionConfig, number: int, period: Period, catalog: Ca
         if section.sql:
             sql = render_sql(section.sql, period.params(), f"{where} section {number}")
             runner: Any = PinnedSQL(sql, backend)
+            opts = dataclasses.replace(opts, max_repairs=0)  # pinned SQL is not rewritten: show its own error
             question = section.question or section.title
         else:
             runner = backend
@@ -602,7 +606,7 @@ def run_section(section: SectionConfig, number: int, period: Period, catalog: Ca
                 prev_sql = render_sql(section.sql, prev_period.params(), f"{where} section {number}")
                 if prev_sql != sql:  # SQL that ignores the period has nothing to compare
                     previous = ask(question, catalog=catalog, backend=PinnedSQL(prev_sql, backend),
-                                   sandbox=sandbox, options=dataclasses.replace(options, narrate=False),
+                                   sandbox=sandbox, options=dataclasses.replace(opts, narrate=False),
                                    audit=audit).result
             else:
                 previous = ask(f"{section.question} from {prev_period.start} to {prev_period.end}",
