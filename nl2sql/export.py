@@ -26,9 +26,9 @@ def rows_as(fmt: str, result: Result) -> str:
     if fmt == "markdown":
         def cell(value: object) -> str:
             text = "" if value is None else str(json_safe(value))
-            return text.replace("|", "\\\\|").replace("\\n", " ")
+            return text.replace("|", "\\|").replace("\n", " ")
 
         lines = ["| " + " | ".join(cell(n) for n in names) + " |", "|" + "---|" * len(names)]
         lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
-        return "\\n".join(lines) + "\\n"
+        return "\n".join(lines) + "\n"
     raise ValueError(fmt)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from nl2sql.backends.pinned import PinnedSQL
 from nl2sql.errors import ConfigError, Nl2SqlError, did_you_mean
 
 if TYPE_CHECKING:
-    from nl2sql.backends import Backend
     from nl2sql.catalog import Catalog
     from nl2sql.log import AuditLog
     from nl2sql.pipeline import Answer, AskOptions
@@ -348,32 +348,6 @@ def render_sql(template: str, params: dict[str, str], where: str) -> str:
 
 
 # -- running --------------------------------------------------------------------------------------
-
-class PinnedSQL:
-    """A backend that answers with the given SQL, and narrates through the real backend."""
-
-    def __init__(self, sql: str, inner: Backend) -> None:
-        self.sql = sql
-        self.inner = inner
-        self.name = inner.name
-        self.model = inner.model
-
-    def write_sql(self, request: Any) -> Any:
-        """The pinned SQL, never a model's; a failure is not repaired (it would only fail again)."""
-        from nl2sql.backends import SqlDraft
-
-        if request.error is not None:
-            return SqlDraft(refusal=f"the pinned SQL failed: {request.error}")
-        return SqlDraft(sql=self.sql, explanation="pinned SQL")
-
-    def narrate(self, request: Any) -> Any:
-        """Narration by the real backend (the model, or None for the computed narrator)."""
-        return self.inner.narrate(request)
-
-    def chart_spec(self, question: str, result: Result) -> Any:
-        """Charts by the real backend's rules."""
-        return self.inner.chart_spec(question, result)
-
 
 @dataclasses.dataclass
 class Change:

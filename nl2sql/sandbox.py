@@ -167,6 +167,7 @@ class Sandbox:
             [sys.executable, "-c", "from nl2sql.sandbox import worker_main; worker_main()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=_worker_env(self._tmp), cwd=str(self._tmp), close_fds=True,
+            start_new_session=True,  # Ctrl-C reaches us, not the worker: we decide what to stop
         )
         assert self._proc.stdin is not None
         config = {
@@ -235,6 +236,11 @@ class Sandbox:
             self._kill()
             raise ExecutionError("The query stopped the database worker (it may have run out of memory).",
                                  hint="Narrow the query, or raise --memory-limit.") from None
+        except KeyboardInterrupt:
+            # the worker is still busy with the query: stop it and warm up a fresh one for what comes next
+            self._kill()
+            self.launch()
+            raise
         if "error" in reply:
             if reply.get("kind") == "timeout":
                 raise QueryTimeoutError(

@@ -221,7 +221,7 @@ def test_sql_only_and_formats(server: FakeOpenAI, tmp_path: Path) -> None:
     assert written.returncode == 0, written.stderr
     assert out.read_text().splitlines()[0] == "region,customers"
     md = _ask(server, "Customers per region", "--format", "markdown")
-    assert md.stdout.startswith("| region | customers |")
+    assert md.stdout.splitlines()[:3] == ["| region | customers |", "|---|---|", "| North America | 791 |"]
 
 
 def test_prompts_dir_override(server: FakeOpenAI, tmp_path: Path) -> None:
