@@ -486,6 +486,103 @@ def eval_cmd(
         raise typer.Exit(1)
 
 
+@app.command("chat")
+@handle_errors
+def chat_cmd(
+    session_id: Annotated[str | None, typer.Argument(help="With --resume: the chat to continue (an id or "
+                                                     "its prefix) [the latest].", show_default=False,
+                                                     metavar="[ID]")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a saved chat (the latest, or ID).")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the saved chats.")] = False,
+    db: DbOpt = None,
+    schema_file: SchemaOpt = None,
+    schemas_dir: SchemasDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Read one turn per line from stdin; print one JSON "
+                                          "object per turn (JSON Lines).")] = False,
+    backend: Annotated[str | None, typer.Option("--backend", help="openai, offline or auto [auto].")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name [gpt-4o-mini].")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    privacy: Annotated[str | None, typer.Option("--privacy", help="schema, stats or rows [rows].")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date that 'last week' counts from.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds a query may run [30].")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
+) -> None:
+    """Ask follow-up questions about a result: each answer is kept as a view r1, r2, … and the chat
+    is saved after every turn. Type /help inside for the commands."""
+    from nl2sql.errors import UsageError
+
+    settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend,
+                     "model": model, "base_url": base_url, "privacy": privacy, "as_of": as_of, "timeout": timeout,
+                     "max_rows": max_rows})
+    if list_:
+        _chat_list(settings, as_json)
+        return
+    if session_id is not None and not resume:
+        raise UsageError(f"Unexpected argument {session_id!r}.",
+                         hint=f"To continue a saved chat: nl2sql chat --resume {session_id}")
+    _chat_run(settings, resume, session_id, as_json)
+
+
+def _chat_list(settings: Settings, as_json: bool) -> None:
+    from nl2sql.session import list_sessions
+
+    sessions = list_sessions(settings.home_dir)
+    if as_json:
+        print(json.dumps([{"id": s.id, "created": s.created, "db": s.db, "backend": s.backend,
+                           "turns": len(s.turns), "last": s.turns[-1].text if s.turns else None}
+                          for s in sessions], ensure_ascii=False))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="saved chats (nl2sql chat --resume ID)", title_justify="left")
+    for col in ("id", "started", "data", "turns", "last question"):
+        table.add_column(col, justify="right" if col == "turns" else "left")
+    for s in sessions:
+        table.add_row(s.id, s.created.replace("T", " "), Text(s.db or "shop (bundled)"), str(len(s.turns)),
+                      Text((s.turns[-1].text if s.turns else "")[:60]))
+    _stdout_console().print(table if sessions else "No saved chats yet. Start one with `nl2sql chat`.")
+
+
+def _chat_run(settings: Settings, resume: bool, session_id: str | None, as_json: bool) -> None:
+    import dataclasses
+
+    from nl2sql.backends import as_of_date, make_backend
+    from nl2sql.datasource import resolve
+    from nl2sql.log import AuditLog
+    from nl2sql.pipeline import AskOptions
+    from nl2sql.repl import Repl, lines, loop
+    from nl2sql.sandbox import Sandbox, limits_from
+    from nl2sql.session import Chat, find_session, new_session
+
+    session = find_session(settings.home_dir, session_id) if resume else None
+    if session is not None and session.db != settings.db and settings.db is None:
+        settings = dataclasses.replace(settings, db=session.db)  # a resumed chat reads the data it was about
+    catalog = open_catalog(settings)
+    engine = make_backend(settings, catalog)
+    if session is None:
+        session = new_session(settings.home_dir, settings.db, engine.name)
+    options = AskOptions(max_rows=settings.max_rows, max_repairs=settings.max_repairs, privacy=settings.privacy,
+                         max_tokens=settings.max_tokens, prices=settings.prices, moderation=settings.moderation,
+                         as_of=str(as_of_date(settings)) if settings.as_of else None)
+    interactive = sys.stdin.isatty() and not as_json
+    console = _stdout_console()
+    with Sandbox(resolve(settings.db), limits_from(settings)) as sandbox:
+        chat = Chat(session, catalog, engine, sandbox, options, AuditLog(settings.home_dir / "history.sqlite"))
+        chat.replay()
+        repl = Repl(chat, as_json=as_json, interactive=interactive, console=console, err_console=_stderr_console())
+        if interactive:
+            what = f"Resumed chat {session.id} ({len(session.turns)} turns)" if resume else f"Chat {session.id}"
+            console.print(f"[bold]{what}[/] on {catalog.name} · {engine.name} · /help for commands, /quit to leave")
+            if resume and session.turns:
+                repl.cmd_history("")
+        loop(repl, lines(interactive, settings.home_dir / "chat_history"))
+    if not as_json and interactive:
+        console.print(f"[dim]Saved as {session.id}; continue with: nl2sql chat --resume {session.id}[/]")
+    if repl.failures and not interactive:
+        raise typer.Exit(1)
+
+
 @app.command("report")
 @handle_errors
 def report_cmd(

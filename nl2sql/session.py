@@ -136,12 +136,19 @@ class Session:
         for t in older:
             lines.append(f"- {t.view}: {t.text[:120]!r} -> {t.shape()}")
         for t in recent:
-            lines.append(f"- {t.view}: {t.text[:300]!r}\n  SQL: {' '.join(t.sql.split())[:1200]}\n  result: {t.shape()}")
+            sql = " ".join(t.sql.split())[:1200]
+            lines.append(f"- {t.view}: {t.text[:300]!r}\n  SQL: {sql}\n  result: {t.shape()}")
         text = "\n".join(lines)
         if len(text) > CONVERSATION_CHARS:  # oldest lines go first
             text = "…\n" + text[-CONVERSATION_CHARS:]
         return (text + "\nA follow-up may read an earlier result by its name (e.g. SELECT … FROM "
                 f"{self.turns[-1].view}), or revise the latest query.")
+
+
+def _short(question: str) -> bool:
+    """A follow-up too short to stand alone ('only the web channel', '按月')."""
+    cjk = sum(1 for ch in question if "\u4e00" <= ch <= "\u9fff")
+    return len(question.split()) <= 5 if not cjk else cjk <= 8
 
 
 def _code_only(sql: str) -> str:
@@ -222,6 +229,9 @@ class Chat:
         backend = _Expanding(self.backend, self.session)
         answer = ask(question, catalog=self.catalog, backend=backend, sandbox=self.sandbox, options=options,
                      audit=self.audit)
+        if answer.chart and self.session.turns and _short(question):
+            # "by month instead" is no title: the chart says what it shows (revenue by month)
+            answer.chart = dataclasses.replace(answer.chart, title=None)
         return self._record("ask", question, answer)
 
     def run(self, sql: str, label: str | None = None) -> Answer:
