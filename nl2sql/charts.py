@@ -136,13 +136,9 @@ def pick_chart(raw: Any, columns: list[tuple[str, str]], row_count: int, title: 
 
 
 def _float(value: Any) -> float | None:
-    import decimal
+    from nl2sql.narrator import as_number  # narrator imports this module: import when drawing
 
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | decimal.Decimal):
-        return float(value)
-    return None
+    return as_number(value)
 
 
 def _text(value: Any) -> str:

@@ -83,6 +83,14 @@ def impossible_shares(result: Result) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _parse(sql: str) -> exp.Expression | None:
+    """The query's syntax tree, or None (a check that cannot parse stays silent)."""
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return None
+
+
 def _tables_in_scope(select: exp.Select, catalog: Catalog) -> dict[str, Table]:
     """alias (lower case) -> catalog table, for the plain tables in a SELECT's FROM and JOINs."""
     sources = []
@@ -135,9 +143,8 @@ def fan_out(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
     of the table being aggregated, under the same FROM, JOINs and WHERE. More joined rows than
     keys means each row of that table is counted more than once.
     """
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.SqlglotError:
+    tree = _parse(sql)
+    if tree is None:
         return []
     out = []
     for select in tree.find_all(exp.Select):
@@ -205,9 +212,8 @@ def _literal_filters(select: exp.Select, scope: dict[str, Table]) -> list[tuple[
 
 def empty_result(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
     """For a query with no rows: which text filter matched nothing, and which values come close."""
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.SqlglotError:
+    tree = _parse(sql)
+    if tree is None:
         return []
     out = []
     for select in tree.find_all(exp.Select):

@@ -711,11 +711,10 @@ def _report_run(cfg: Any, settings: Settings, as_of: str | None, out: Path | Non
 
 
 def _report_pin(cfg: Any, settings: Settings, as_of: str | None, force: bool, as_json: bool) -> None:
-    import re
-
     from nl2sql.catalog import write_atomic
     from nl2sql.datasource import resolve
     from nl2sql.errors import Nl2SqlError as Failure
+    from nl2sql.guard import without_cap
     from nl2sql.pipeline import ask
     from nl2sql.report import load_config, parametrize, pin_config, report_period
     from nl2sql.sandbox import Sandbox, limits_from
@@ -735,7 +734,7 @@ def _report_pin(cfg: Any, settings: Settings, as_of: str | None, force: bool, as
             except Failure as exc:
                 failures.append(f"section {number} ({section.title}): {exc.message}")
                 continue
-            sql = re.sub(r"\nLIMIT \d+$", "", answer.sql)  # the guard's row cap is added again at run time
+            sql = without_cap(answer.sql)  # the guard's row cap is added again at run time
             pinned[number] = parametrize(sql, period)
             if pinned[number] == sql:
                 notes.append(f"section {number} ({section.title}): its SQL does not depend on the period")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import decimal
 import itertools
-import math
 import re
 from typing import Any
 
 from nl2sql.charts import NUMERIC, TEMPORAL
+from nl2sql.narrator import as_number
 
 MAX_EVIDENCE_ROWS = 200  # pairwise facts (shares, changes) only for results this small
 
@@ -162,13 +161,7 @@ def mentions(text: str) -> list[Mention]:
     return found
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | decimal.Decimal):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    return None
+_num = as_number
 
 
 def _label(value: Any) -> str:

@@ -314,6 +314,16 @@ def _with_limit(text: str, tree: exp.Expression, cap: int) -> tuple[str, int | N
     return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
 
 
+_CAP_SUFFIX = re.compile(r"\nLIMIT \d+$")
+_CAP_WRAPPER = re.compile(r"(?s)^SELECT \* FROM \(\n(.*)\n\) AS nl2sql_capped\nLIMIT \d+$")
+
+
+def without_cap(sql: str) -> str:
+    """The guarded text without the row cap the guard added (for storing or pinning the query)."""
+    wrapped = _CAP_WRAPPER.match(sql)
+    return wrapped.group(1) if wrapped else _CAP_SUFFIX.sub("", sql)
+
+
 def _strip(text: str) -> str:
     """The SQL without surrounding whitespace and trailing semicolons."""
     stripped = text.strip()

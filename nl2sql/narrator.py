@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from typing import Any
 
 from nl2sql.charts import NUMERIC, TEMPORAL
@@ -33,12 +34,17 @@ def fmt_number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
-def _num(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A cell as a float when it is a finite number (not a bool, a string or NULL), else None."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float | decimal.Decimal):
-        return float(value)
+        number = float(value)
+        return number if math.isfinite(number) else None
     return None
+
+
+_num = as_number
 
 
 def _label(value: Any) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import decimal
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -423,11 +422,9 @@ class Report:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | decimal.Decimal):
-        return float(value)
-    return None
+    from nl2sql.narrator import as_number
+
+    return as_number(value)
 
 
 def _measures(result: Result) -> list[int]:

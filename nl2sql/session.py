@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nl2sql.errors import UsageError
+from nl2sql.guard import without_cap
 
 if TYPE_CHECKING:
     from nl2sql.backends import Backend
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 VIEW = re.compile(r"\br(\d+)\b", re.IGNORECASE)
 FULL_TURNS = 3  # the most recent turns go to the model in full; older ones as one line each
 CONVERSATION_CHARS = 4_000
-GUARD_LIMIT = re.compile(r"\nLIMIT \d+$")
 
 
 @dataclasses.dataclass
@@ -248,7 +248,7 @@ class Chat:
     def _record(self, kind: str, text: str, answer: Answer) -> Answer:
         number = self.session.next_number()
         self.session.turns.append(Turn(
-            number=number, kind=kind, text=text, sql=GUARD_LIMIT.sub("", answer.sql),
+            number=number, kind=kind, text=text, sql=without_cap(answer.sql),
             columns=[[n, t] for n, t in answer.result.columns], row_count=answer.result.row_count,
             truncated=answer.result.truncated, narration=answer.narration,
             chart=answer.chart.to_dict() if answer.chart else None, assumptions=answer.assumptions,
