@@ -193,3 +193,23 @@ def test_pin_writes_sql_back_keeping_comments_and_runs_the_same(tmp_path: Path) 
     assert after_run["alerts"] == before_run["alerts"]
     again = run_cli("report", "pin", str(config))
     assert "Pinned SQL for 0 section(s)" in again.stdout and config.read_text() == after  # idempotent
+
+
+def test_with_pinned_sql_the_model_only_narrates(tmp_path: Path) -> None:
+    from tests.fake_openai import FakeOpenAI
+
+    config = tmp_path / "r.yaml"
+    config.write_text(
+        "title: Pinned\nbackend: openai\nsections:\n  - title: Orders by channel\n    sql: |\n"
+        "      SELECT channel, COUNT(*) AS orders FROM orders\n"
+        "      WHERE order_date BETWEEN DATE '{{ period_start }}' AND DATE '{{ period_end }}'\n"
+        "      GROUP BY 1 ORDER BY 2 DESC\n")
+    with FakeOpenAI(default=lambda body: "Web leads with 300 orders.") as server:
+        result = run_cli("report", str(config), "--out", str(tmp_path / "out"), "--as-of", "2025-06-15", "--json",
+                         env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test-123456789"})
+        assert result.returncode == 0, result.stderr
+        prompts = [r["body"]["messages"][-1]["content"] for r in server.chat_requests]
+    assert len(prompts) == 2 and all(p.startswith("Question: Orders by channel") for p in prompts)  # narrations only
+    md = (tmp_path / "out" / "pinned-2025-06-09.md").read_text()
+    # 300 is not in the result (one regeneration, same reply): the computed narration is shown
+    assert "Web leads with 300" not in md and "web leads on orders with" in md
