@@ -247,7 +247,7 @@ def ask_cmd(
     instructions: Annotated[str | None, typer.Option("--instructions", help="Extra guidance for this question.")]
     = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date that 'last week', 'this year' count from "
-                                              "[the data's latest date].")] = None,
+                                              "(default: the data's latest date).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds the query may run [30].")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Row cap [1000].")] = None,
     memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit [1GB].")] = None,
@@ -490,8 +490,8 @@ def eval_cmd(
 @handle_errors
 def chat_cmd(
     session_id: Annotated[str | None, typer.Argument(help="With --resume: the chat to continue (an id or "
-                                                     "its prefix) [the latest].", show_default=False,
-                                                     metavar="[ID]")] = None,
+                                                     "its prefix); default: the latest.", show_default=False,
+                                                     metavar="ID")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a saved chat (the latest, or ID).")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the saved chats.")] = False,
     db: DbOpt = None,
@@ -587,13 +587,14 @@ def _chat_run(settings: Settings, resume: bool, session_id: str | None, as_json:
 @handle_errors
 def report_cmd(
     config: Annotated[str, typer.Argument(help="The report config (YAML); or `pin` followed by the config.",
-                                          metavar="CONFIG | pin CONFIG")],
-    pin_target: Annotated[str | None, typer.Argument(help="With `pin`: the config to pin.", show_default=False,
-                                                     metavar="")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="The day the report is for (YYYY-MM-DD, today or "
-                                              "latest) [the config's as_of, else latest].")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder [the config's output.dir].")] = None,
-    formats: Annotated[str | None, typer.Option("--format", help="md, html or md,html [the config's].")] = None,
+                                          metavar="CONFIG|pin")],
+    pin_target: Annotated[str | None, typer.Argument(help="After `pin`: the config to pin.", show_default=False,
+                                                     metavar="[CONFIG]")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The day the report is for: YYYY-MM-DD, today or "
+                                              "latest (default: the config's as_of, else latest).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the config's output.dir).")] = None,
+    formats: Annotated[str | None, typer.Option("--format", help="md, html or md,html (default: the config's "
+                                                "formats).")] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="openai, offline or auto.")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,

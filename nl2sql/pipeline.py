@@ -117,7 +117,7 @@ class Answer:
             "narration": self.narration, "chart": self.chart.to_dict() if self.chart else None,
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-            "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts],
+            "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
         }
 
 
