@@ -24,7 +24,7 @@ from nl2sql.errors import (
     UsageError,
 )
 from nl2sql.grounding import Receipt
-from nl2sql.guard import GuardedSQL, guard
+from nl2sql.guard import GuardedSQL, guard, without_cap
 from nl2sql.log import AuditLog
 from nl2sql.sandbox import Result, Sandbox
 
@@ -272,8 +272,10 @@ def narrate_grounded(
     ev = evidence(result.columns, result.rows, " ".join([question, guarded.original, *draft.assumptions]))
     if options.privacy != "schema" and result.rows:
         preview, aggregates = narration_inputs(result, catalog, options.privacy)
-        request = NarrationRequest(question=question, sql=guarded.sql, result=result, assumptions=draft.assumptions,
-                                   language=language_of(question), preview=preview, aggregates=aggregates)
+        # the SQL without our row cap: a model shown "LIMIT 1001" tends to report 1001 as a figure
+        request = NarrationRequest(question=question, sql=without_cap(guarded.sql), result=result,
+                                   assumptions=draft.assumptions, language=language_of(question), preview=preview,
+                                   aggregates=aggregates)
         for attempt in (1, 2):
             try:
                 text, used = backend.narrate(request)

@@ -226,3 +226,11 @@ def test_n08_hidden_tables_are_neither_prompted_nor_allowed(server: FakeOpenAI, 
     assert result.returncode == 1 and "users_secret" in json.loads(result.stdout)["error"]["message"]
     first_prompt = server.chat_requests[0]["body"]["messages"][1]["content"]
     assert "CREATE TABLE users_secret" not in first_prompt and "hunter2" not in result.stdout
+
+
+def test_the_narrator_never_sees_our_row_cap(server: FakeOpenAI) -> None:
+    # the local model once reported "1001" because the SQL it was shown ended in LIMIT 1001
+    server.add({"content": sql_reply(REGION_SQL)}, {"content": TRUE})
+    _json(_ask(server, "customers per region", "--json"))
+    narration_prompt = server.chat_requests[1]["body"]["messages"][-1]["content"]
+    assert REGION_SQL in narration_prompt and "1001" not in narration_prompt
