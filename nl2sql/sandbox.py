@@ -27,11 +27,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nl2sql.datasource import DataSource
 from nl2sql.errors import DataSourceError, ExecutionError, QueryTimeoutError
-from nl2sql.guard import GuardedSQL
+
+if TYPE_CHECKING:
+    from nl2sql.guard import GuardedSQL
 
 GRACE_SECONDS = 1.5  # how long past its limit a query may take to notice an interrupt
 POLL_SECONDS = 0.05
@@ -199,6 +201,8 @@ class Sandbox:
 
     def run(self, query: GuardedSQL, max_rows: int | None = None) -> Result:
         """Run guarded SQL; return capped rows. Raises QueryTimeoutError or ExecutionError."""
+        from nl2sql.guard import GuardedSQL  # here, not at the top: the worker process never needs sqlglot
+
         if not isinstance(query, GuardedSQL):
             raise TypeError("Sandbox.run takes GuardedSQL: SQL runs only after the guard")
         self.start()
