@@ -278,10 +278,7 @@ class Repl:
     def cmd_explain(self, rest: str) -> None:
         """The receipts of the last answer."""
         turn = self._last()
-        answer = self.chat.answers.get(turn.number)
-        if answer is None:
-            raise UsageError(f"The receipts of {turn.view} are not kept across sessions.",
-                             hint="Ask again, or /run its SQL.")
+        answer = self.chat.result_of(turn)  # after --resume: rows recomputed, receipts from the saved turn
 
         def view() -> Any:
             from nl2sql.render import receipts_view

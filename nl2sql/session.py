@@ -47,6 +47,8 @@ class Turn:
     chart: dict[str, Any] | None = None
     assumptions: list[str] = dataclasses.field(default_factory=list)
     at: str = ""
+    receipts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # for /explain after --resume
+    narrated_by: str | None = None
 
     @property
     def view(self) -> str:
@@ -252,7 +254,8 @@ class Chat:
             columns=[[n, t] for n, t in answer.result.columns], row_count=answer.result.row_count,
             truncated=answer.result.truncated, narration=answer.narration,
             chart=answer.chart.to_dict() if answer.chart else None, assumptions=answer.assumptions,
-            at=dt.datetime.now().isoformat(timespec="seconds")))
+            at=dt.datetime.now().isoformat(timespec="seconds"), receipts=[r.to_dict() for r in answer.receipts],
+            narrated_by=answer.narrated_by))
         self.answers[number] = answer
         self.session.save()
         return answer
@@ -307,8 +310,12 @@ class Chat:
         options = dataclasses.replace(self.options, max_repairs=0, narrate=False)
         answer = ask(turn.text, catalog=self.catalog, backend=PinnedSQL(turn.sql, self.backend, "recomputed"),
                      sandbox=self.sandbox, options=options)
+        from nl2sql.grounding import Receipt
+
         answer.narration = turn.narration
         answer.assumptions = turn.assumptions
+        answer.receipts = [Receipt(**r) for r in turn.receipts]
+        answer.narrated_by = turn.narrated_by
         if turn.chart:
             from nl2sql.charts import InvalidChartSpec, validate_spec
 

@@ -162,8 +162,10 @@ def test_resume_after_a_crash_and_list(isolated_home: Path) -> None:
     proc.wait()
     listing = json.loads(run_cli("chat", "--list", "--json").stdout)
     assert len(listing) == 1 and listing[0]["turns"] == 2 and listing[0]["last"] == "only the web channel"
-    out = chat("/history", "/run SELECT region FROM r2 ORDER BY revenue DESC LIMIT 1", "by month instead",
+    out = chat("/explain", "/history", "/run SELECT region FROM r2 ORDER BY revenue DESC LIMIT 1", "by month instead",
                args=("--resume", listing[0]["id"][:10]))
+    receipts = out.pop(0)["receipts"]  # the receipts of r2 were saved with the turn
+    assert receipts and all(r["source"] for r in receipts)
     assert [t["view"] for t in out[0]["turns"]] == ["r1", "r2"]
     assert out[1]["rows"] == [["North America"]] and out[1]["view"] == "r3"
     # the offline engine's follow-up state came back too: still the web channel, now by month
