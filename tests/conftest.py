@@ -50,3 +50,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "nl2sql", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd, input=stdin, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def shop():  # type: ignore[no-untyped-def]
+    """(catalog, sandbox) over the bundled shop with its annotations, one warm sandbox per test module."""
+    from nl2sql.annotations import find_annotation_file
+    from nl2sql.catalog import build_catalog
+    from nl2sql.datasource import resolve
+    from nl2sql.sandbox import Limits, Sandbox
+
+    source = resolve(None)
+    catalog = build_catalog(source, find_annotation_file("shop", None, None), None, use_cache=False)
+    with Sandbox(source, Limits(timeout=30)) as sandbox:
+        yield catalog, sandbox

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from nl2sql.annotations import find_annotation_file
-from nl2sql.catalog import Catalog, build_catalog
+from nl2sql.catalog import Catalog
 from nl2sql.charts import ChartError, ChartSpec, InvalidChartSpec, choose_chart, pick_chart, render, validate_spec
-from nl2sql.datasource import resolve
 from nl2sql.pipeline import run_sql
-from nl2sql.sandbox import Limits, Result, Sandbox
+from nl2sql.sandbox import Result, Sandbox
 
 COLUMNS = ["category", "revenue", "orders"]
 
 
-@pytest.fixture(scope="module")
-def shop() -> Iterator[tuple[Catalog, Sandbox]]:
-    source = resolve(None)
-    catalog = build_catalog(source, find_annotation_file("shop", None, None), None, use_cache=False)
-    with Sandbox(source, Limits(timeout=30)) as sandbox:
-        yield catalog, sandbox
 
 
 def _query(shop: tuple[Catalog, Sandbox], sql: str) -> Result:
