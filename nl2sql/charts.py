@@ -210,8 +210,9 @@ def _top_n(labels: list[str], values: list[float], additive: bool) -> tuple[list
         f"top {MAX_CATEGORIES} of {len(labels)}"
 
 
-def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], path: Any) -> None:
-    """Draw the chart to `path` (PNG or SVG, by extension) with readable defaults.
+def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], path: Any,
+           fmt: str | None = None) -> None:
+    """Draw the chart to `path` (PNG or SVG, by extension; or a binary file object and `fmt`).
 
     Data labels are plain text (`text.parse_math` is off: a '$' in the data is not TeX).
     """
@@ -241,18 +242,19 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
             title = (spec.title or f"{', '.join(spec.y)} by {spec.x}") + (f" ({note})" if note else "")
             lines = textwrap.wrap(title, 70, max_lines=2, placeholder=" …")
             ax.set_title("\n".join(lines), loc="left")
-            fmt = FuncFormatter(_number_format)
+            ticks = FuncFormatter(_number_format)
             if spec.type == "barh":
-                ax.xaxis.set_major_formatter(fmt)
+                ax.xaxis.set_major_formatter(ticks)
                 ax.grid(axis="y", visible=False)
             elif spec.type != "pie":
-                ax.yaxis.set_major_formatter(fmt)
+                ax.yaxis.set_major_formatter(ticks)
                 if spec.type in ("bar", "histogram"):
                     ax.grid(axis="x", visible=False)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # tight_layout gives up on extreme labels; the chart still draws
                 fig.tight_layout()
-            fig.savefig(path, format=chart_format(path), dpi=150 if chart_format(path) == "png" else None)
+            fmt = fmt or chart_format(path)
+            fig.savefig(path, format=fmt, dpi=150 if fmt == "png" else None)
         finally:
             plt.close(fig)
 

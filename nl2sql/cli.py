@@ -712,77 +712,28 @@ def _report_run(cfg: Any, settings: Settings, as_of: str | None, out: Path | Non
 
 
 def _report_pin(cfg: Any, settings: Settings, as_of: str | None, force: bool, as_json: bool) -> None:
-    from nl2sql.catalog import write_atomic
     from nl2sql.datasource import resolve
-    from nl2sql.errors import Nl2SqlError as Failure
-    from nl2sql.guard import without_cap
-    from nl2sql.pipeline import ask
-    from nl2sql.report import load_config, parametrize, pin_config, report_period
+    from nl2sql.report import pin_report, report_period
     from nl2sql.sandbox import Sandbox, limits_from
 
     catalog, factory, options, day, audit = _report_context(cfg, settings, as_of)
-    period = report_period(day, cfg.period)
-    pinned: dict[int, str] = {}
-    notes: list[str] = []
-    failures: list[str] = []
     with Sandbox(resolve(settings.db), limits_from(settings)) as sandbox:
-        for number, section in enumerate(cfg.sections, 1):
-            if not section.question or (section.sql and not force):
-                continue
-            try:
-                answer = ask(f"{section.question} from {period.start} to {period.end}", catalog=catalog,
-                             backend=factory(), sandbox=sandbox, options=options, audit=audit)
-            except Failure as exc:
-                failures.append(f"section {number} ({section.title}): {exc.message}")
-                continue
-            sql = without_cap(answer.sql)  # the guard's row cap is added again at run time
-            pinned[number] = parametrize(sql, period)
-            if pinned[number] == sql:
-                notes.append(f"section {number} ({section.title}): its SQL does not depend on the period")
-    if force:
-        _drop_pinned_sql(cfg.path, set(pinned))
-    if pinned:
-        text = pin_config(cfg.path, pinned)
-        write_atomic(cfg.path, text)
-        load_config(cfg.path)  # the pinned file must still be a valid config
+        done = pin_report(cfg, catalog, factory, sandbox, options, report_period(day, cfg.period), force, audit)
     if as_json:
-        print(json.dumps({"config": str(cfg.path), "pinned": sorted(pinned), "notes": notes, "failed": failures},
-                         ensure_ascii=False))
+        print(json.dumps({"config": str(cfg.path), "pinned": sorted(done.sql), "notes": done.notes,
+                          "failed": done.failures}, ensure_ascii=False))
     else:
         from rich.markup import escape
 
         console = _stdout_console()
-        console.print(f"Pinned SQL for {len(pinned)} section(s) in {escape(str(cfg.path))}"
-                      + (f": {', '.join(map(str, sorted(pinned)))}" if pinned else ""))
-        for note in notes:
+        console.print(f"Pinned SQL for {len(done.sql)} section(s) in {escape(str(cfg.path))}"
+                      + (f": {', '.join(map(str, sorted(done.sql)))}" if done.sql else ""))
+        for note in done.notes:
             console.print(f"  note: {escape(note)}")
-        for failure in failures:
+        for failure in done.failures:
             _stderr_console().print(f"[red]✗ Could not pin {escape(failure)}[/]")
-    if failures:
+    if done.failures:
         raise typer.Exit(1)
-
-
-def _drop_pinned_sql(path: Path, numbers: set[int]) -> None:
-    """Remove the existing `sql:` entries of the given sections (text edit, comments kept)."""
-    import yaml
-
-    from nl2sql.catalog import write_atomic
-
-    text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text)
-    sections = next(v for k, v in root.value if k.value == "sections")
-    lines = text.splitlines(keepends=True)
-    cuts = []
-    for number, node in enumerate(sections.value, 1):
-        if number not in numbers:
-            continue
-        for key, value in node.value:
-            if key.value == "sql":
-                end = value.end_mark.line if value.end_mark.column > 0 else value.end_mark.line - 1
-                cuts.append((key.start_mark.line, end + 1))
-    for start, end in sorted(cuts, reverse=True):
-        del lines[start:end]
-    write_atomic(path, "".join(lines))
 
 
 @app.command("config")

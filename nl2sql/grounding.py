@@ -161,7 +161,6 @@ def mentions(text: str) -> list[Mention]:
     return found
 
 
-_num = as_number
 
 
 def _label(value: Any) -> str:
@@ -186,7 +185,7 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
     for r, row in enumerate(rows):
         label = _label(row[label_col]) if label_col is not None else f"row {r + 1}"
         for i in numeric:
-            v = _num(row[i])
+            v = as_number(row[i])
             if v is not None:
                 out.append(Evidence(v, f"{names[i]} of {label}"))
         for i, value in enumerate(row):
@@ -199,7 +198,7 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
         out.append(Evidence(float(n), "a rank or count within the result"))
     for i in numeric:
         col = names[i]
-        values = [(_label(row[label_col]) if label_col is not None else f"row {r + 1}", _num(row[i]))
+        values = [(_label(row[label_col]) if label_col is not None else f"row {r + 1}", as_number(row[i]))
                   for r, row in enumerate(rows)]
         values = [(lab, v) for lab, v in values if v is not None]
         if not values:
@@ -214,9 +213,9 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
             out += [Evidence(v / total * 100, f"share of {lab} in total {col}") for lab, v in values]
         if temporal:  # changes over time: step by step, and first to last
             t = temporal[0]
-            dated = sorted(((row[t], _num(row[i])) for row in rows if row[t] is not None and _num(row[i]) is not None),
+            dated = sorted(((row[t], v) for row in rows if row[t] is not None and (v := as_number(row[i])) is not None),
                            key=lambda p: p[0])
-            order = [(_label(d), v) for d, v in dated if v is not None]
+            order = [(_label(d), v) for d, v in dated]
             steps = list(itertools.pairwise(order)) + ([(order[0], order[-1])] if len(order) > 2 else [])
             for (la, a), (lb, b) in steps:
                 out.append(Evidence(b - a, f"change in {col} from {la} to {lb}"))

@@ -44,7 +44,6 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-_num = as_number
 
 
 def _label(value: Any) -> str:
@@ -69,7 +68,7 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
         return facts
     # the measure is the last numeric column that is not the x axis (year columns are often first)
     measure = numeric[-1]
-    values = [v for v in (_num(r[measure]) for r in rows) if v is not None]
+    values = [v for v in (as_number(r[measure]) for r in rows) if v is not None]
     if not values:
         return facts
     facts.update(measure=names[measure], total=sum(values), min=min(values), max=max(values),
@@ -80,7 +79,7 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
         facts["label"] = _label(rows[0][labels[0]])
     if x is None:
         return facts
-    pairs = [(r[x], _num(r[measure])) for r in rows if _num(r[measure]) is not None]
+    pairs = [(r[x], as_number(r[measure])) for r in rows if as_number(r[measure]) is not None]
     if unique_dates and x == temporal[0] and len(pairs) >= 2:
         ordered = sorted(pairs, key=lambda p: p[0])
         if all(_label(p[0]).endswith("-01") and len(_label(p[0])) == 10 for p in ordered):

@@ -12,7 +12,7 @@ from typing import Any
 from nl2sql.backends import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.catalog import Catalog, json_safe
 from nl2sql.charts import NUMERIC, ChartSpec
-from nl2sql.checks import check_result
+from nl2sql.checks import check_result, shape_warnings
 from nl2sql.errors import (
     ExecutionError,
     InvalidSQLError,
@@ -51,13 +51,6 @@ class SqlRun:
             "warnings": self.warnings,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
-
-
-def result_warnings(result: Result, max_rows: int) -> list[str]:
-    """Warnings about the shape of a result (truncation, shortened cells, no rows)."""
-    from nl2sql.checks import shape_warnings
-
-    return shape_warnings(result, max_rows)
 
 
 def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) -> SqlRun:
@@ -366,7 +359,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
         warnings = (check_result(guarded.sql, result, catalog, sandbox, options.max_rows) if options.narrate
-                    else result_warnings(result, options.max_rows))
+                    else shape_warnings(result, options.max_rows))
         timings["check"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         notes: list[str] = []

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from nl2sql.backends.pinned import PinnedSQL
+from nl2sql.charts import NUMERIC
 from nl2sql.errors import ConfigError, Nl2SqlError, did_you_mean
+from nl2sql.narrator import as_number
 
 if TYPE_CHECKING:
     from nl2sql.catalog import Catalog
@@ -269,6 +271,10 @@ class Period:
                 "period_end_exclusive": str(self.end + one), "previous_start": str(self.previous_start),
                 "previous_end": str(self.previous_end), "previous_end_exclusive": str(self.previous_end + one)}
 
+    def phrase(self, question: str) -> str:
+        """The question asked for this period: '<question> from 2025-06-09 to 2025-06-15'."""
+        return f"{question} from {self.start} to {self.end}"
+
     def previous(self) -> Period:
         """The period before, as a Period of its own (for running the same SQL on it)."""
         return period_containing(self.previous_start, self.kind)
@@ -421,21 +427,13 @@ class Report:
         return sorted(items, key=lambda p: -abs(p[1].pct or 0))[:5]
 
 
-def _num(value: Any) -> float | None:
-    from nl2sql.narrator import as_number
-
-    return as_number(value)
-
-
 def _measures(result: Result) -> list[int]:
-    from nl2sql.charts import NUMERIC
-
     return [i for i, (n, t) in enumerate(result.columns)
             if t.upper().startswith(NUMERIC) and not n.lower().endswith("id")]
 
 
 def _keys(result: Result) -> list[int]:
-    from nl2sql.charts import NUMERIC, TEMPORAL
+    from nl2sql.charts import TEMPORAL
 
     return [i for i, (_, t) in enumerate(result.columns) if not t.upper().startswith(NUMERIC + TEMPORAL)]
 
@@ -463,25 +461,25 @@ def compare(current: Result, previous: Result | None) -> tuple[list[Change], lis
         additive = not any(k in name.lower() for k in NON_ADDITIVE)
         if not additive and len(current.rows) != 1:
             continue
-        now = sum(v for v in (_num(r[i]) for r in current.rows) if v is not None)
+        now = sum(v for v in (as_number(r[i]) for r in current.rows) if v is not None)
         before = None
         if previous is not None and name in prev_names:
             j = prev_names.index(name)
-            before = sum(v for v in (_num(r[j]) for r in previous.rows) if v is not None)
+            before = sum(v for v in (as_number(r[j]) for r in previous.rows) if v is not None)
         headline.append(Change("total" if len(current.rows) != 1 else "", name, now, before))
     main = measures[-1]
     name = current.columns[main][0]
     if keys and previous is not None and name in prev_names:
         pkeys = _keys(previous)
         j = prev_names.index(name)
-        before_by = {_row_label(r, pkeys): _num(r[j]) for r in previous.rows}
+        before_by = {_row_label(r, pkeys): as_number(r[j]) for r in previous.rows}
         for r in current.rows:
-            value = _num(r[main])
+            value = as_number(r[main])
             if value is not None:
                 rows.append(Change(_row_label(r, keys), name, value, before_by.get(_row_label(r, keys))))
     elif keys:
         rows = [Change(_row_label(r, keys), name, v, None) for r in current.rows
-                if (v := _num(r[main])) is not None]
+                if (v := as_number(r[main])) is not None]
     return headline, rows
 
 
@@ -507,7 +505,7 @@ def evaluate_thresholds(section: SectionConfig, result: Result, changes: list[Ch
             if t.row is not None and label.lower() != t.row.lower() and \
                     not any(str(r[k]).lower() == t.row.lower() for k in keys):
                 continue
-            value = _num(r[i])
+            value = as_number(r[i])
             if value is not None:
                 change = by_row.get(label) or (headline[0] if not keys and headline
                                                and headline[0].column == t.column else None)
@@ -565,7 +563,7 @@ def run_section(section: SectionConfig, number: int, period: Period, catalog: Ca
             question = section.question or section.title
         else:
             runner = backend
-            question = f"{section.question} from {period.start} to {period.end}"
+            question = period.phrase(section.question)
         answer = ask(question, catalog=catalog, backend=runner, sandbox=sandbox, options=opts, audit=audit)
         if not (narrate and section.narration):
             answer.narration = None
@@ -580,7 +578,7 @@ def run_section(section: SectionConfig, number: int, period: Period, catalog: Ca
                                    sandbox=sandbox, options=dataclasses.replace(opts, narrate=False),
                                    audit=audit).result
             else:
-                previous = ask(f"{section.question} from {prev_period.start} to {prev_period.end}",
+                previous = ask(prev_period.phrase(section.question),
                                catalog=catalog, backend=make_backend(), sandbox=sandbox,
                                options=dataclasses.replace(options, narrate=False), audit=audit).result
         out.headline, out.changes = compare(answer.result, previous)
@@ -614,27 +612,10 @@ def _chart(section: SectionConfig, answer: Answer) -> bytes | None:
     spec = dataclasses.replace(spec, title=section.title)
     buffer = io.BytesIO()
     try:
-        render(spec, answer.result.columns, answer.result.rows, _PngTarget(buffer))
+        render(spec, answer.result.columns, answer.result.rows, buffer, fmt="png")
     except ChartError:
         return None
     return buffer.getvalue()
-
-
-class _PngTarget:
-    """A file-like object matplotlib writes PNG into, whose name says .png."""
-
-    def __init__(self, buffer: Any) -> None:
-        self.buffer = buffer
-        self.name = "chart.png"
-
-    def __str__(self) -> str:
-        return self.name
-
-    def write(self, data: bytes) -> int:
-        return self.buffer.write(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def build_report(config: ReportConfig, catalog: Catalog, make_backend: Any, sandbox: Sandbox, options: AskOptions,
@@ -688,9 +669,7 @@ def _view(report: Report, fmt: str, files_dir: str | None) -> dict[str, Any]:
             "headline": [{"column": c.column, "label": c.label, "text": change_text(c), "pct": c.pct}
                          for c in s.headline],
             "columns": [n for n, _ in result.columns] if result else [],
-            "numeric": [t.upper().startswith(("INT", "BIGINT", "DOUBLE", "DECIMAL", "FLOAT", "HUGEINT", "SMALLINT",
-                                              "TINYINT", "REAL", "UBIGINT", "UINTEGER"))
-                        for _, t in result.columns] if result else [],
+            "numeric": [t.upper().startswith(NUMERIC) for _, t in result.columns] if result else [],
             "rows": [[_cell(v) for v in r] for r in result.rows[:SHOWN_ROWS]] if result else [],
             "more_rows": max(0, result.row_count - SHOWN_ROWS) if result else 0,
             "changes": [{"label": c.label, "now": fmt_number(c.current),
@@ -807,8 +786,13 @@ def parametrize(sql: str, period: Period) -> str:
     return sql
 
 
+def _value_end(node: yaml.Node) -> int:
+    """The 0-based line after a YAML value (a block scalar ends at column 0 of the next line)."""
+    return (node.end_mark.line if node.end_mark.column > 0 else node.end_mark.line - 1) + 1
+
+
 def pin_config(path: Path, pinned: dict[int, str]) -> str:
-    """The config text with `sql: |` blocks inserted after each pinned section's question.
+    """The config text with `sql: |` after each pinned section's question (an earlier `sql:` removed).
 
     Edits the text (not a re-dump of the YAML), so comments, order and formatting survive.
     """
@@ -817,18 +801,59 @@ def pin_config(path: Path, pinned: dict[int, str]) -> str:
     assert isinstance(root, yaml.MappingNode)
     sections_node = next(v for k, v in root.value if k.value == "sections")
     lines = text.splitlines(keepends=True)
-    inserts: list[tuple[int, list[str]]] = []
+    edits: list[tuple[int, int, list[str]]] = []  # (start, end, replacement lines), non-overlapping
     for number, node in enumerate(sections_node.value, 1):
         if number not in pinned:
             continue
+        for key, value in node.value:
+            if key.value == "sql":
+                end = _value_end(value)
+                while end > key.start_mark.line + 1 and not lines[end - 1].strip():
+                    end -= 1  # a block scalar's span takes the blank lines after it: keep them
+                edits.append((key.start_mark.line, end, []))
         key, value = next((k, v) for k, v in node.value if k.value == "question")
         indent = " " * key.start_mark.column
-        end_line = value.end_mark.line if value.end_mark.column > 0 else value.end_mark.line - 1
         block = [f"{indent}sql: |\n"] + [f"{indent}  {line}\n" if line.strip() else "\n"
                                          for line in pinned[number].strip().splitlines()]
-        inserts.append((end_line + 1, block))
-    for at, block in sorted(inserts, reverse=True):
-        lines[at:at] = block
+        edits.append((_value_end(value), _value_end(value), block))
+    for start, end, block in sorted(edits, key=lambda e: e[0], reverse=True):
+        lines[start:end] = block
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return "".join(lines)
+
+
+@dataclasses.dataclass
+class Pinned:
+    """What `report pin` did: SQL per section number, notes, and sections it could not pin."""
+
+    sql: dict[int, str]
+    notes: list[str]
+    failures: list[str]
+
+
+def pin_report(config: ReportConfig, catalog: Catalog, make_backend: Any, sandbox: Sandbox, options: AskOptions,
+               period: Period, force: bool = False, audit: AuditLog | None = None) -> Pinned:
+    """Ask each unpinned question (all of them with `force`) for `period` and write its SQL into the config."""
+    from nl2sql.catalog import write_atomic
+    from nl2sql.guard import without_cap
+    from nl2sql.pipeline import ask
+
+    done = Pinned({}, [], [])
+    for number, section in enumerate(config.sections, 1):
+        if not section.question or (section.sql and not force):
+            continue
+        try:
+            answer = ask(period.phrase(section.question), catalog=catalog, backend=make_backend(), sandbox=sandbox,
+                         options=options, audit=audit)
+        except Nl2SqlError as exc:
+            done.failures.append(f"section {number} ({section.title}): {exc.message}")
+            continue
+        sql = without_cap(answer.sql)  # the guard's row cap is added again at run time
+        done.sql[number] = parametrize(sql, period)
+        if done.sql[number] == sql:
+            done.notes.append(f"section {number} ({section.title}): its SQL does not depend on the period")
+    if done.sql:
+        write_atomic(config.path, pin_config(config.path, done.sql))
+        load_config(config.path)  # the pinned file must still be a valid config
+    return done

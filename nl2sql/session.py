@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nl2sql.backends.pinned import Wrapped
 from nl2sql.errors import UsageError
 from nl2sql.guard import without_cap
 
@@ -327,14 +328,12 @@ class Chat:
         return answer
 
 
-class _Expanding:
+class _Expanding(Wrapped):
     """Wraps the chat's backend so a model's SQL that reads r1, r2, … gets those views defined."""
 
     def __init__(self, inner: Backend, session: Session) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.session = session
-        self.name = inner.name
-        self.model = inner.model
 
     def write_sql(self, request: Any) -> Any:
         """The inner backend's draft, with any views it reads expanded into CTEs."""
@@ -342,14 +341,3 @@ class _Expanding:
         if draft.sql:
             draft.sql = self.session.expand(draft.sql)
         return draft
-
-    def narrate(self, request: Any) -> Any:
-        """Delegated."""
-        return self.inner.narrate(request)
-
-    def chart_spec(self, question: str, result: Any) -> Any:
-        """Delegated."""
-        return self.inner.chart_spec(question, result)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)

@@ -193,6 +193,8 @@ def test_pin_writes_sql_back_keeping_comments_and_runs_the_same(tmp_path: Path) 
     assert after_run["alerts"] == before_run["alerts"]
     again = run_cli("report", "pin", str(config))
     assert "Pinned SQL for 0 section(s)" in again.stdout and config.read_text() == after  # idempotent
+    forced = run_cli("report", "pin", str(config), "--as-of", "2025-06-15", "--force")
+    assert "Pinned SQL for 6 section(s)" in forced.stdout and config.read_text() == after  # replaced, not doubled
 
 
 def test_with_pinned_sql_the_model_only_narrates(tmp_path: Path) -> None:
