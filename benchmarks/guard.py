@@ -20,11 +20,11 @@ from pathlib import Path
 
 import duckdb
 
-from nl2sql.catalog import build_catalog
-from nl2sql.datasource import resolve
-from nl2sql.errors import QueryTimeoutError
-from nl2sql.guard import GuardedSQL, guard
-from nl2sql.sandbox import Limits, Sandbox
+from nl2sql.core.errors import QueryTimeoutError
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import resolve
+from nl2sql.safety.guard import GuardedSQL, guard
+from nl2sql.safety.sandbox import Limits, Sandbox
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sql-eval" / "questions.jsonl"
 

@@ -57,18 +57,18 @@ def main() -> None:
     parser.add_argument("--request-timeout", type=float, default=900)
     args = parser.parse_args()
 
-    from nl2sql.backends import SqlRequest, Usage
+    from nl2sql.backends.base import SqlRequest, Usage
     from nl2sql.backends.openai import OpenAIBackend, parse_sql_reply
-    from nl2sql.cache import ResponseCache
-    from nl2sql.catalog import build_catalog
-    from nl2sql.config import load_settings
-    from nl2sql.context import build_context, create_table
-    from nl2sql.datasource import resolve
-    from nl2sql.errors import Nl2SqlError
-    from nl2sql.evaluate import asks_for_order, results_match
-    from nl2sql.guard import guard
-    from nl2sql.pipeline import AskOptions, latest_date, write_guarded_sql
-    from nl2sql.sandbox import Limits, Sandbox
+    from nl2sql.core.cache import ResponseCache
+    from nl2sql.core.config import load_settings
+    from nl2sql.core.errors import Nl2SqlError
+    from nl2sql.data.build import build_catalog
+    from nl2sql.data.context import build_context, create_table
+    from nl2sql.data.sources import resolve
+    from nl2sql.jobs.ask import AskOptions, latest_date, write_guarded_sql
+    from nl2sql.jobs.evaluate.compare import asks_for_order, results_match
+    from nl2sql.safety.guard import guard
+    from nl2sql.safety.sandbox import Limits, Sandbox
 
     settings = load_settings({"base_url": args.base_url, "model": args.model, "api_key": args.api_key,
                               "request_timeout": args.request_timeout, "retries": 1}, env={}, read_dotenv=False)

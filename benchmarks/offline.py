@@ -25,14 +25,14 @@ SQL_EVAL = REPO.parent / "shared" / "benchmarks" / "sql-eval"
 
 def planning_times(questions: list[str]) -> list[float]:
     """Milliseconds to plan and build SQL for each question (refusals included)."""
-    from nl2sql.annotations import find_annotation_file
-    from nl2sql.backends import SqlRequest
+    from nl2sql.backends.base import SqlRequest
     from nl2sql.backends.offline import OfflineBackend
-    from nl2sql.catalog import build_catalog
-    from nl2sql.context import build_context
-    from nl2sql.datasource import resolve
-    from nl2sql.errors import Nl2SqlError
-    from nl2sql.pipeline import latest_date
+    from nl2sql.core.errors import Nl2SqlError
+    from nl2sql.data.annotations import find_annotation_file
+    from nl2sql.data.build import build_catalog
+    from nl2sql.data.context import build_context
+    from nl2sql.data.sources import resolve
+    from nl2sql.jobs.ask import latest_date
 
     catalog = build_catalog(resolve(None), find_annotation_file("shop", None, None), None, use_cache=False)
     backend = OfflineBackend()

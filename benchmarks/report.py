@@ -57,7 +57,7 @@ def main() -> None:
         env = {**os.environ, "NL2SQL_HOME": str(work / "home")}
         for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NL2SQL_API_KEY", "NL2SQL_BASE_URL"):
             env.pop(var, None)
-        from nl2sql.report import load_config
+        from nl2sql.jobs.report.config import load_config
 
         sections = len(load_config(config).sections)
         cold = run(config, work / "out", env)

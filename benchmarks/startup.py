@@ -32,9 +32,9 @@ def wall(cmd: list[str], runs: int) -> float:
 
 def catalog_times(runs: int) -> tuple[float, float]:
     """(cold, cached) median seconds of build_catalog on the shop, annotations included."""
-    from nl2sql.annotations import find_annotation_file
-    from nl2sql.catalog import build_catalog
-    from nl2sql.datasource import resolve
+    from nl2sql.data.annotations import find_annotation_file
+    from nl2sql.data.build import build_catalog
+    from nl2sql.data.sources import resolve
 
     source = resolve(None)
     annotation = find_annotation_file(source.name, None, None)

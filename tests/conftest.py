@@ -55,10 +55,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 @pytest.fixture(scope="module")
 def shop():  # type: ignore[no-untyped-def]
     """(catalog, sandbox) over the bundled shop with its annotations, one warm sandbox per test module."""
-    from nl2sql.annotations import find_annotation_file
-    from nl2sql.catalog import build_catalog
-    from nl2sql.datasource import resolve
-    from nl2sql.sandbox import Limits, Sandbox
+    from nl2sql.data.annotations import find_annotation_file
+    from nl2sql.data.build import build_catalog
+    from nl2sql.data.sources import resolve
+    from nl2sql.safety.sandbox import Limits, Sandbox
 
     source = resolve(None)
     catalog = build_catalog(source, find_annotation_file("shop", None, None), None, use_cache=False)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nl2sql.annotations import find_annotation_file, skeleton
-from nl2sql.catalog import build_catalog
-from nl2sql.datasource import resolve
-from nl2sql.errors import AnnotationError
+from nl2sql.core.errors import AnnotationError
+from nl2sql.data.annotations import find_annotation_file, skeleton
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import resolve
 from tests.conftest import REPO
 
 

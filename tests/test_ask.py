@@ -259,8 +259,8 @@ def test_oversized_and_empty_questions() -> None:
 
 
 def test_ten_megabyte_question_is_a_clear_error() -> None:
-    from nl2sql.errors import UsageError
-    from nl2sql.pipeline import check_question
+    from nl2sql.core.errors import UsageError
+    from nl2sql.jobs.ask import check_question
 
     with pytest.raises(UsageError, match="10,000,000 characters"):
         check_question("a" * 10_000_000)

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.catalog import build_catalog
-from nl2sql.datasource import resolve
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import resolve
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_profile_cache_is_reused_and_invalidated(tmp_path: Path, monkeypatch: py
         raise AssertionError("a cached catalog must not open the data")
 
     with monkeypatch.context() as m:
-        m.setattr("nl2sql.catalog.connect", no_data_access)
+        m.setattr("nl2sql.data.build.connect", no_data_access)
         again = build_catalog(resolve(data), None, home)
     assert again.to_dict() == first.to_dict()
     time.sleep(0.01)
@@ -103,7 +103,7 @@ def test_merged_catalog_cache_follows_the_annotation_file(tmp_path: Path, monkey
         raise AssertionError("a cached merged catalog must not read the YAML again")
 
     with monkeypatch.context() as m:
-        m.setattr("nl2sql.annotations.load_annotations", no_yaml)
+        m.setattr("nl2sql.data.build.load_annotations", no_yaml)
         assert build_catalog(resolve(data), ann, home).table("items").description == "first"
     time.sleep(0.01)
     ann.write_text("tables:\n  items: {description: second}\n")

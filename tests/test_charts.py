@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from nl2sql.catalog import Catalog
-from nl2sql.charts import ChartError, ChartSpec, InvalidChartSpec, choose_chart, pick_chart, render, validate_spec
-from nl2sql.pipeline import run_sql
-from nl2sql.sandbox import Result, Sandbox
+from nl2sql.answer.charts import ChartError, ChartSpec, InvalidChartSpec, choose_chart, pick_chart, validate_spec
+from nl2sql.answer.draw import render
+from nl2sql.core.values import Result
+from nl2sql.data.catalog import Catalog
+from nl2sql.jobs.ask import run_sql
+from nl2sql.safety.sandbox import Sandbox
 
 COLUMNS = ["category", "revenue", "orders"]
 

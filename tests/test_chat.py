@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.evaluate import load_questions, results_match
+from nl2sql.jobs.evaluate.compare import results_match
+from nl2sql.jobs.evaluate.questions import load_questions
 from tests.conftest import REPO, run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
 

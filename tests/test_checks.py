@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from nl2sql.catalog import Catalog
-from nl2sql.checks import impossible_shares, null_heavy
-from nl2sql.pipeline import run_sql
-from nl2sql.sandbox import Result, Sandbox
+from nl2sql.core.values import Result
+from nl2sql.data.catalog import Catalog
+from nl2sql.jobs.ask import run_sql
+from nl2sql.safety.checks import impossible_shares, null_heavy
+from nl2sql.safety.sandbox import Sandbox
 
 
 def _warnings(shop: tuple[Catalog, Sandbox], sql: str) -> list[str]:

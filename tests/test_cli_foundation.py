@@ -21,7 +21,7 @@ def test_version() -> None:
 
 def test_help_does_not_import_heavy_modules() -> None:
     code = ("import sys; sys.argv = ['nl2sql', '--help']\n"
-            "from nl2sql.cli import app\n"
+            "from nl2sql.cli.app import app\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('duckdb', 'matplotlib', 'openai', 'sqlglot') if m in sys.modules]\n"
             "print('HEAVY', heavy, file=sys.stderr)")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nl2sql.config import load_settings, mask
-from nl2sql.errors import ConfigError
+from nl2sql.core.config import load_settings, mask
+from nl2sql.core.errors import ConfigError
 from tests.conftest import run_cli
 
 
@@ -53,7 +53,7 @@ def test_dotenv_is_read_but_never_overrides(tmp_path: Path, monkeypatch: pytest.
     [
         ("max_rows = [", "not valid TOML"),
         ("max_rowz = 5", "Unknown setting 'max_rowz'"),
-        ('max_rows = "many"', "must be int"),
+        ('max_rows = "many"', "must be a whole number"),
         ('backend = "gpt"', "must be one of"),
         ('api_key = "sk-x"', "Keep secrets out"),
     ],
@@ -93,4 +93,4 @@ def test_config_command_reports_bad_file(tmp_path: Path) -> None:
     (tmp_path / "nl2sql.toml").write_text("timeout = 'soon'")
     result = run_cli("config", cwd=tmp_path)
     assert result.returncode == 2
-    assert "must be float" in result.stderr and "Traceback" not in result.stderr
+    assert "must be a number" in result.stderr and "Traceback" not in result.stderr

@@ -10,9 +10,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from nl2sql.catalog import Catalog, build_catalog
-from nl2sql.context import build_context, estimate_tokens, join_path
-from nl2sql.datasource import resolve
+from nl2sql.data.build import build_catalog
+from nl2sql.data.catalog import Catalog
+from nl2sql.data.context import build_context, estimate_tokens
+from nl2sql.data.sources import resolve
 from tests.conftest import SQL_EVAL
 
 
@@ -45,7 +46,7 @@ def test_small_schema_goes_in_whole() -> None:
 
 
 def test_pii_values_and_privacy_tier() -> None:
-    from nl2sql.annotations import find_annotation_file
+    from nl2sql.data.annotations import find_annotation_file
 
     source = resolve(None)
     cat = build_catalog(source, find_annotation_file("shop", None, None), None, use_cache=False)
@@ -56,7 +57,7 @@ def test_pii_values_and_privacy_tier() -> None:
 
 
 def test_examples_are_the_most_similar() -> None:
-    from nl2sql.annotations import find_annotation_file
+    from nl2sql.data.annotations import find_annotation_file
 
     cat = build_catalog(resolve(None), find_annotation_file("shop", None, None), None, use_cache=False)
     ctx = build_context("What was the revenue by month in 2024?", cat)
@@ -66,7 +67,7 @@ def test_examples_are_the_most_similar() -> None:
 
 def test_join_path() -> None:
     cat = build_catalog(resolve(None), None, None, use_cache=False)
-    assert join_path(cat, "customers", "products") == ["customers", "orders", "order_items", "products"]
+    assert cat.join_path("customers", "products") == ["customers", "orders", "order_items", "products"]
 
 
 def test_pruned_context_keeps_gold_tables(sqleval_dir: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.catalog import build_catalog
-from nl2sql.datasource import connect, resolve, short_error
-from nl2sql.errors import DataSourceError
+from nl2sql.core.errors import DataSourceError, short_error
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import connect, resolve
 
 
 def _tables(db: str | Path) -> dict[str, int]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.errors import UsageError
-from nl2sql.evaluate import load_questions
+from nl2sql.core.errors import UsageError
+from nl2sql.jobs.evaluate.questions import load_questions
 from tests.conftest import REPO, SQL_EVAL, run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from nl2sql.evaluate import asks_for_order, results_match
+from nl2sql.jobs.evaluate.compare import asks_for_order, results_match
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from nl2sql.grounding import check, cn_to_number, evidence, mentions
-from nl2sql.narrator import narrate
+from nl2sql.answer.grounding import check, cn_to_number, evidence, mentions
+from nl2sql.answer.narrator import narrate
 
 COLUMNS = [("region", "VARCHAR"), ("revenue", "DOUBLE")]
 ROWS = [("North America", 1_234_567.0), ("Europe", 500_000.0), ("Asia Pacific", 265_433.0)]

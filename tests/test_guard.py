@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.catalog import build_catalog
-from nl2sql.datasource import resolve
-from nl2sql.errors import ExecutionError, InvalidSQLError, Nl2SqlError, QueryTimeoutError, UnsafeSQLError
-from nl2sql.guard import GuardedSQL, guard
-from nl2sql.sandbox import Limits, Sandbox
+from nl2sql.core.errors import ExecutionError, InvalidSQLError, Nl2SqlError, QueryTimeoutError, UnsafeSQLError
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import resolve
+from nl2sql.safety.guard import GuardedSQL, guard
+from nl2sql.safety.sandbox import Limits, Sandbox
 from tests.conftest import REPO, SHARED, SQL_EVAL, run_cli
 
 CASES = REPO / "tests" / "fixtures" / "guard_cases.sql"

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nl2sql.annotations import find_annotation_file
-from nl2sql.backends import SqlRequest
+from nl2sql.backends.base import SqlRequest
 from nl2sql.backends.offline import OfflineBackend
-from nl2sql.catalog import build_catalog
-from nl2sql.context import build_context
-from nl2sql.datasource import resolve
-from nl2sql.pipeline import latest_date
+from nl2sql.data.annotations import find_annotation_file
+from nl2sql.data.build import build_catalog
+from nl2sql.data.context import build_context
+from nl2sql.data.sources import resolve
 from tests.conftest import REPO, SQL_EVAL, run_cli
 
 QUESTIONS = REPO / "tests" / "fixtures" / "shop_questions.jsonl"
@@ -27,7 +26,7 @@ def shop():  # type: ignore[no-untyped-def]
 
 def _draft(question: str, catalog):  # type: ignore[no-untyped-def]
     request = SqlRequest(question=question, catalog=catalog, context=build_context(question, catalog),
-                         latest_date=latest_date(catalog))
+                         latest_date=catalog.latest_date())
     return OfflineBackend().write_sql(request)
 
 
@@ -117,7 +116,7 @@ def test_follow_ups_revise_the_previous_plan(shop) -> None:  # type: ignore[no-u
 
     def sql(question: str) -> str:
         request = SqlRequest(question=question, catalog=shop, context=build_context(question, shop),
-                             latest_date=latest_date(shop))
+                             latest_date=shop.latest_date())
         return backend.write_sql(request).sql or ""
 
     assert "customers.region" in sql("revenue by region in 2025")

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nl2sql.errors import ConfigError
-from nl2sql.report import load_config, md_escape, parametrize, period_containing, report_period
+from nl2sql.core.errors import ConfigError
+from nl2sql.jobs.report.config import load_config
+from nl2sql.jobs.report.output import md_escape
+from nl2sql.jobs.report.period import period_containing, report_period
+from nl2sql.jobs.report.pin import parametrize
 from tests.conftest import REPO, run_cli
 
 EXAMPLE = REPO / "examples" / "weekly_report.yaml"

@@ -12,16 +12,14 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from nl2sql.backends import NarrationRequest, SqlDraft, SqlRequest, Usage
-from nl2sql.cache import ResponseCache
-from nl2sql.charts import ChartSpec, choose_chart
-from nl2sql.errors import ProviderError
-from nl2sql.log import cost
-from nl2sql.prompts import Prompts
+from nl2sql.backends.base import NarrationRequest, SqlDraft, SqlRequest, Usage
+from nl2sql.core.audit import cost
+from nl2sql.core.cache import ResponseCache
+from nl2sql.core.errors import ProviderError
+from nl2sql.core.templates import Prompts
 
 if TYPE_CHECKING:
-    from nl2sql.config import Settings
-    from nl2sql.sandbox import Result
+    from nl2sql.core.config import Settings
 
 MAX_REPLY_CHARS = 100_000  # anything longer is not a query; never echoed back to the model
 _FENCE = re.compile(r"```(?:sql|duckdb|postgresql)?\s*\n?(.*?)```", re.S | re.I)
@@ -81,9 +79,11 @@ def plain_text(text: str) -> str:
 
 
 class OpenAIBackend:
-    """write_sql / narrate / chart_spec via Chat Completions."""
+    """write_sql / narrate / moderate via Chat Completions."""
 
     name = "openai"
+    stateful = False  # the conversation travels in each request
+    can_moderate = True
 
     def __init__(self, settings: Settings, cache: ResponseCache | None = None,
                  prompts: Prompts | None = None) -> None:
@@ -218,7 +218,5 @@ class OpenAIBackend:
                                 hint="Turn `moderation` off, or check the provider.") from None
         return any(r.flagged for r in response.results)
 
-    def chart_spec(self, question: str, result: Result) -> ChartSpec | None:
-        """A chart chosen by rules from the result's column types (no model call needed)."""
-        return choose_chart(result.columns, result.row_count, title=question[:120])
-
+    def reset(self) -> None:
+        """Nothing to forget: the conversation travels in each request."""

@@ -1,40 +1,46 @@
 """A backend that answers with SQL it was given (a report's pinned SQL, a chat's /run), and
-narrates and charts through the real backend."""
+narrates through the real backend."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from nl2sql.backends import NarrationRequest, SqlDraft, SqlRequest, Usage
+from nl2sql.backends.base import NarrationRequest, SqlDraft, SqlRequest, Usage
 
 if TYPE_CHECKING:
-    from nl2sql.backends import Backend
-    from nl2sql.charts import ChartSpec
-    from nl2sql.sandbox import Result
+    from nl2sql.backends.base import Backend
 
 
 class Wrapped:
-    """A backend around another: narration, charts and anything else go to `inner`."""
+    """A backend around another: narration and moderation go to `inner`; the SQL is the subclass's."""
+
+    stateful = False
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.name = inner.name
         self.model = inner.model
+        self.can_moderate = inner.can_moderate
+
+    def write_sql(self, request: SqlRequest) -> SqlDraft:
+        """The inner backend's SQL (subclasses replace or rewrite it)."""
+        return self.inner.write_sql(request)
 
     def narrate(self, request: NarrationRequest) -> tuple[str | None, Usage]:
         """Narration by the real backend (the model, or None for the computed narrator)."""
         return self.inner.narrate(request)
 
-    def chart_spec(self, question: str, result: Result) -> ChartSpec | None:
-        """Charts by the real backend's rules."""
-        return self.inner.chart_spec(question, result)
+    def moderate(self, text: str) -> bool:
+        """The real backend's moderation check."""
+        return self.inner.moderate(text)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+    def reset(self) -> None:
+        """Forget the inner backend's conversation."""
+        self.inner.reset()
 
 
 class PinnedSQL(Wrapped):
-    """write_sql returns the given SQL, never a model's; narration and charts come from `inner`."""
+    """write_sql returns the given SQL, never a model's; narration comes from `inner`."""
 
     def __init__(self, sql: str, inner: Backend, explanation: str = "pinned SQL") -> None:
         super().__init__(inner)

@@ -11,7 +11,7 @@ import dataclasses
 import re
 from typing import Any
 
-from nl2sql.catalog import Catalog, Column, Metric, Table
+from nl2sql.data.catalog import Catalog, Column, Metric, Table
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[\u4e00-\u9fff]")
 CJK = re.compile(r"[\u4e00-\u9fff]")

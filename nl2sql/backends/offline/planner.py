@@ -14,7 +14,7 @@ import difflib
 import re
 
 from nl2sql.backends.offline.lexicon import CJK, Lexicon, Term, singular, tokens
-from nl2sql.errors import RefusalError
+from nl2sql.core.errors import RefusalError
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -600,7 +600,6 @@ def measure_table_names(plan: Plan, catalog: object) -> list[str]:
 
 def _pick_column(cols: list[Term], measure_tables: list[str], catalog: object) -> tuple[str, str] | None:
     """Among same-named columns, the one in a measure table, else the one nearest to them."""
-    from nl2sql.context import join_path
 
     names = {str(c.column).lower() for c in cols}
     for table in measure_tables:  # "渠道" names orders.channel; marketing spend has a channel too
@@ -615,7 +614,7 @@ def _pick_column(cols: list[Term], measure_tables: list[str], catalog: object) -
     best: tuple[int, tuple[str, str]] | None = None
     for c in cols:
         for t in measure_tables[:1]:
-            path = join_path(catalog, t, str(c.table))  # type: ignore[arg-type]
+            path = catalog.join_path(t, str(c.table))  # type: ignore[arg-type]
             if path and (best is None or len(path) < best[0]):
                 best = (len(path), (str(c.table), str(c.column)))
     return best[1] if best else None
@@ -636,21 +635,19 @@ def _label_column(catalog: object, table: str) -> str:
 
 def join_path_exists(catalog: object, a: str, b: str) -> bool:
     """True when a relationship path joins a and b."""
-    from nl2sql.context import join_path
 
-    return bool(join_path(catalog, a, b))  # type: ignore[arg-type]
+    return bool(catalog.join_path(a, b))  # type: ignore[arg-type]
 
 
 def _between(catalog: object, tables: set[str]) -> set[str]:
     """Tables on the join paths between the given tables (they join the query anyway)."""
-    from nl2sql.context import join_path
 
     names = sorted(tables)
     out: set[str] = set()
     for a in names:
         for b in names:
             if a < b:
-                out.update(join_path(catalog, a, b))  # type: ignore[arg-type]
+                out.update(catalog.join_path(a, b))  # type: ignore[arg-type]
     return out
 
 

@@ -12,9 +12,8 @@ from sqlglot import exp
 
 from nl2sql.backends.offline.lexicon import metric_of, table_of
 from nl2sql.backends.offline.planner import Plan, _label_column, measure_table_names
-from nl2sql.catalog import Catalog, Relationship
-from nl2sql.context import join_path
-from nl2sql.errors import RefusalError
+from nl2sql.core.errors import RefusalError
+from nl2sql.data.catalog import Catalog, Relationship
 
 GRAIN_NAMES = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
@@ -80,7 +79,7 @@ def build_sql(plan: Plan, catalog: Catalog) -> tuple[str, list[str]]:
     query = exp.select().from_(exp.to_table(base))
     joined = [base]
     for target in needed:
-        path = join_path(catalog, base, target) if target != base else [base]
+        path = catalog.join_path(base, target) if target != base else [base]
         if not path:
             raise RefusalError(f"The offline engine cannot join {base} to {target}: no relationship path.",
                                hint="Declare relationships in the annotation file, or use --backend openai.")
@@ -197,7 +196,7 @@ def _list_sql(plan: Plan, catalog: Catalog) -> str:
 
 def _never_sql(plan: Plan, catalog: Catalog) -> str:
     entity, related = plan.never  # type: ignore[misc]
-    path = join_path(catalog, entity, related)
+    path = catalog.join_path(entity, related)
     if len(path) < 2:
         raise RefusalError(f"No relationship path from {entity} to {related}.", hint="Use --backend openai.")
     hop = path[1]

@@ -1,0 +1,243 @@
+"""Rich renderables for the terminal. Used by the CLI only; the core never prints."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nl2sql.core.values import format_cell, is_numeric_type
+
+if TYPE_CHECKING:
+    from nl2sql.core.values import Result
+    from nl2sql.data.catalog import Catalog, Column
+    from nl2sql.jobs.ask import Answer, SqlRun
+
+MAX_SHOWN_ROWS = 50
+
+
+def _column_line(c: Column) -> str:
+    from rich.markup import escape
+
+    parts = [f"[bold]{escape(c.name)}[/] [cyan]{escape(c.type)}[/]"]
+    if c.primary_key:
+        parts.append("[yellow]PK[/]")
+    if c.pii:
+        parts.append("[red]PII[/]")
+    if c.description:
+        parts.append(f"— {escape(c.description)}")
+    values = c.known_values()
+    if values and not c.pii:
+        shown = ", ".join(values[:8]) + (" …" if len(values) > 8 else "")
+        parts.append(f"[dim]values: {escape(shown)}[/]")
+    elif c.profile.min is not None and (c.is_numeric or c.is_temporal):
+        parts.append(f"[dim]{escape(str(c.profile.min))} … {escape(str(c.profile.max))}[/]")
+    if c.profile.null_share:
+        parts.append(f"[dim]{c.profile.null_share:.0%} null[/]")
+    return " ".join(parts)
+
+
+def catalog_tree(catalog: Catalog) -> Any:
+    """The catalog as a rich Tree: tables with columns, then relationships and metrics."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    title = f"[bold]{escape(catalog.name)}[/]"
+    if catalog.annotation_path:
+        title += f" [dim](annotations: {escape(catalog.annotation_path)})[/]"
+    root = Tree(title)
+    for t in catalog.tables:
+        label = f"[bold green]{escape(t.name)}[/] [dim]{t.row_count:,} rows[/]"
+        if t.description:
+            label += f" — {escape(t.description)}"
+        node = root.add(label)
+        for c in t.columns:
+            node.add(_column_line(c))
+    if catalog.relationships:
+        rels = root.add("[bold]relationships[/]")
+        for r in catalog.relationships:
+            rels.add(f"{escape(str(r))} [dim]({r.origin})[/]")
+    if catalog.metrics:
+        metrics = root.add("[bold]metrics[/]")
+        for m in catalog.metrics:
+            line = f"[bold magenta]{escape(m.name)}[/] = {escape(m.sql)}"
+            if m.filter:
+                line += f" [dim]where {escape(m.filter)}[/]"
+            if m.description:
+                line += f"\n  [dim]{escape(m.description)}[/]"
+            metrics.add(line)
+    if catalog.examples:
+        root.add(f"[bold]examples[/] [dim]{len(catalog.examples)} verified question → SQL pairs[/]")
+    return root
+
+
+def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
+    """The rows as a rich Table (numbers right-aligned), with a note when rows are hidden."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, header_style="bold", row_styles=["", "dim"] if len(result.rows) > 8 else None)
+    for name, ctype in result.columns:
+        table.add_column(Text(name), justify="right" if is_numeric_type(ctype) else "left")
+    for row in result.rows[:max_shown]:
+        table.add_row(*(Text(format_cell(v)) for v in row))  # Text: data is never rich markup
+    hidden = len(result.rows) - max_shown
+    if hidden > 0 or result.truncated:
+        more = f"{hidden:,} more rows" if hidden > 0 else ""
+        if result.truncated:
+            more = (more + " and more beyond the row cap") if more else "more rows beyond the row cap"
+        table.caption = more
+    return table
+
+
+def sql_run_view(run: SqlRun, check_only: bool) -> Any:
+    """The view of `nl2sql sql`: the SQL as it ran, the table, and warnings."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    parts: list[Any] = [Panel(Syntax(run.guarded.sql, "sql", word_wrap=True, background_color="default"),
+                              title="SQL", title_align="left", border_style="blue")]
+    if check_only:
+        tables = ", ".join(run.guarded.tables) or "no tables"
+        parts.append(f"[green]✓ The guard accepts this query[/] (reads {escape(tables)}).")
+        return Group(*parts)
+    if run.result is not None:
+        parts.append(result_table(run.result))
+        parts.append(f"[dim]{run.result.row_count:,} row(s) in {run.timings_ms.get('total', 0):.0f} ms[/]")
+    for warning in run.warnings:
+        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+    return Group(*parts)
+
+
+def answer_view(answer: Answer) -> Any:
+    """The view of `nl2sql ask`: SQL, table, narration, assumptions, warnings and a footer."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    parts: list[Any] = [Text(answer.question, style="bold")]
+    parts.append(Panel(Syntax(answer.sql, "sql", word_wrap=True, background_color="default"),
+                       title="SQL", title_align="left", border_style="blue"))
+    parts.append(result_table(answer.result))
+    if answer.narration:
+        parts.append(Panel(Text(answer.narration), title="Answer", title_align="left", border_style="green"))
+    for assumption in answer.assumptions:
+        parts.append(f"[cyan]• Assumption:[/] {escape(assumption)}")
+    for warning in answer.warnings:
+        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+    usage = answer.usage
+    cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd else ""
+    cached = " · cached" if usage.calls and usage.cached_calls == usage.calls else ""
+    repairs = f" · {answer.repairs} repair(s)" if answer.repairs else ""
+    model = f" ({answer.model})" if answer.model else ""
+    parts.append(f"[dim]{escape(answer.backend + model)} · {usage.input_tokens:,} in / {usage.output_tokens:,} out "
+                 f"tokens{cost}{cached}{repairs} · {answer.timings_ms.get('total', 0):,.0f} ms[/]")
+    return Group(*parts)
+
+
+def history_table(rows: list[dict[str, Any]]) -> Any:
+    """Recent audit-log entries as a table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="nl2sql history", title_justify="left")
+    for name in ("id", "time", "question", "backend", "verdict", "rows", "tokens", "cost"):
+        table.add_column(name, justify="right" if name in ("id", "rows", "tokens", "cost") else "left")
+    for r in rows:
+        table.add_row(str(r["id"]), r["ts"][:19], Text((r.get("question") or "")[:60]),
+                      f"{r.get('backend') or ''} {r.get('model') or ''}".strip(), r.get("verdict") or "",
+                      "" if r.get("row_count") is None else f"{r['row_count']:,}",
+                      f"{(r.get('input_tokens') or 0) + (r.get('output_tokens') or 0):,}",
+                      f"${r.get('cost_usd') or 0:.4f}")
+    return table
+
+
+def usage_table(rows: list[dict[str, Any]]) -> Any:
+    """Tokens and cost per day and model."""
+    from rich.table import Table
+
+    table = Table(title="nl2sql usage", title_justify="left")
+    for name in ("day", "model", "asks", "input tokens", "output tokens", "cost"):
+        table.add_column(name, justify="left" if name in ("day", "model") else "right")
+    for r in rows:
+        table.add_row(r["day"], r["model"], f"{r['asks']:,}", f"{r['input_tokens'] or 0:,}",
+                      f"{r['output_tokens'] or 0:,}", f"${r['cost_usd'] or 0:.4f}")
+    return table
+
+
+def eval_view(summary: dict[str, dict[str, Any]], diffs: list[dict[str, Any]]) -> Any:
+    """The eval report: one column per configuration, a table by category, then differences."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    names = list(summary)
+    main = Table(title="nl2sql eval", title_justify="left")
+    main.add_column("metric")
+    for name in names:
+        main.add_column(name, justify="right")
+
+    def row(label: str, fn: Any) -> None:
+        main.add_row(label, *(fn(summary[n]) for n in names))
+
+    row("questions", lambda s: f"{s['questions']:,}")
+    row("accuracy", lambda s: f"{s['accuracy']:.1%} ({s['correct']})")
+    row("precision (correct / answered)", lambda s: f"{s['precision']:.1%}")
+    row("coverage (answered)", lambda s: f"{s['coverage']:.1%} ({s['answered']})")
+    row("refusals (correct)", lambda s: f"{s['refusals']} ({s['correct_refusals']})")
+    row("errors", lambda s: ", ".join(f"{k} {v}" for k, v in sorted(s["errors"].items())) or "0")
+    row("repairs used", lambda s: str(s["repairs"]))
+    row("tokens in / out", lambda s: f"{s['input_tokens']:,} / {s['output_tokens']:,}")
+    row("cost", lambda s: f"${s['cost_usd']:.4f}")
+    row("latency median / p95", lambda s: f"{s['median_seconds']:.2f} s / {s['p95_seconds']:.2f} s")
+    cats = Table(title="by category (correct / questions)", title_justify="left")
+    cats.add_column("category")
+    for name in names:
+        cats.add_column(name, justify="right")
+    for cat in sorted({c for s in summary.values() for c in s["by_category"]}):
+        cells = []
+        for n in names:
+            c = summary[n]["by_category"].get(cat, {"n": 0, "correct": 0})
+            cells.append(f"{c['correct']}/{c['n']} ({c['correct'] / c['n']:.0%})" if c["n"] else "-")
+        cats.add_row(cat, *cells)
+    parts: list[Any] = [main, cats]
+    if diffs:
+        d = Table(title=f"differences vs {names[0]}", title_justify="left")
+        d.add_column("line", justify="right")
+        d.add_column("question")
+        for n in names[1:]:
+            d.add_column(n)
+        for item in diffs[:50]:
+            d.add_row(str(item["line"]), Text(item["question"][:70]), *(item["change"][n] for n in names[1:]))
+        parts.append(d)
+    return Group(*parts)
+
+
+def receipts_view(answer: Answer) -> Any:
+    """`--explain`: how the answer was made, and each number of the narration with its source."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[Any] = []
+    by = {"model": "the model (every number checked against the result)",
+          "computed": "nl2sql, computed from the rows"}.get(answer.narrated_by or "", "nobody")
+    parts.append(Text.assemble(("Narration written by ", "bold"), by))
+    if answer.explanation:
+        parts.append(Text.assemble(("SQL: ", "bold"), answer.explanation))
+    for note in answer.notes:
+        parts.append(f"[dim]• {escape(note)}[/]")
+    table = Table(title="Receipts", title_justify="left", header_style="bold")
+    table.add_column("claim", justify="right")
+    table.add_column("comes from")
+    for r in answer.receipts:
+        table.add_row(Text(r.claim), Text(r.source) if r.source else Text("not supported by the result", "red"))
+    parts.append(table if answer.receipts else Text("The narration states no numbers.", style="dim"))
+    if answer.chart:
+        spec = answer.chart
+        parts.append(Text(f"Chart: {spec.type} of {', '.join(spec.y)} by {spec.x}"
+                          + (f", one series per {spec.series}" if spec.series else ""), style="dim"))
+    return Group(*parts)

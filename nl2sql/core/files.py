@@ -1,0 +1,47 @@
+"""One way to write a file: to a temporary file beside it, then renamed over it.
+
+Readers see the old content or the new, never half of either; a full disk or a crash leaves the
+old file as it was and no partial file behind. The new file gets the permissions the user's
+umask gives a newly created file (a temporary file alone would be 0600).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file object to write `path` through; the file appears only when the block ends cleanly."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write text or bytes to `path` atomically (see the module docstring)."""
+    with atomic_output(path, binary=isinstance(data, bytes)) as handle:
+        handle.write(data)

@@ -1,0 +1,172 @@
+"""The front door: one data source opened with one set of settings.
+
+`Workspace.open(settings | **overrides)` makes the catalog, backend, sandbox and audit log once
+(each when first needed) and offers the jobs: `ask`, `sql`, `chat`, `report`, `pin` and `eval`.
+The CLI, the tests, the benchmarks and the MCP server all go through it.
+
+    with Workspace.open(db="shop.duckdb") as ws:
+        answer = ws.ask("Revenue by category in 2025")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nl2sql.backends.registry import make_backend
+from nl2sql.core.audit import AuditLog
+from nl2sql.core.config import Settings, load_settings, override
+from nl2sql.data.annotations import find_annotation_file
+from nl2sql.data.build import build_catalog
+from nl2sql.data.sources import DataSource, resolve
+from nl2sql.jobs.ask import Answer, AskOptions, Pipeline, SqlRun, ask, check_question, run_sql
+from nl2sql.safety.sandbox import Sandbox, limits_from
+
+if TYPE_CHECKING:
+    from nl2sql.backends.base import Backend
+    from nl2sql.data.catalog import Catalog
+    from nl2sql.jobs.chat import Chat, Session
+    from nl2sql.jobs.evaluate.questions import EvalItem
+    from nl2sql.jobs.evaluate.run import EvalConfig, ItemResult
+    from nl2sql.jobs.report.config import ReportConfig
+    from nl2sql.jobs.report.pin import Pinned
+    from nl2sql.jobs.report.run import Report
+
+
+class Workspace:
+    """The catalog, backend, sandbox and audit log of one data source, made once, and the jobs on them."""
+
+    def __init__(self, settings: Settings, backend_factory: Callable[[], Backend] | None = None) -> None:
+        self.settings = settings
+        self.source: DataSource = resolve(settings.db)
+        self._make_backend = backend_factory or functools.partial(make_backend, settings)
+        self._sandbox: Sandbox | None = None
+        self.problems: list[str] = []  # bookkeeping that failed on the side (caches, history): warnings
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, /, *, backend: Callable[[], Backend] | None = None,
+             warm: bool = False, **overrides: Any) -> Workspace:
+        """A workspace for `settings` (default: flags > environment > nl2sql.toml > defaults) with
+        `overrides` on top; `backend` makes the backend (tests pass a fake); `warm` starts the
+        sandbox worker at once, so it loads the data while the caller does other work."""
+        if settings is None:
+            settings = load_settings({k: v for k, v in overrides.items() if v is not None})
+        elif overrides:
+            settings = override(settings, **overrides)
+        workspace = cls(settings, backend)
+        if warm:
+            workspace.sandbox.launch()
+        return workspace
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the sandbox worker (if one was started) and remove its temp directory."""
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+    # -- the parts, made once -------------------------------------------------------------------------
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        """The catalog of the source with its annotations (profiles cached in the data dir)."""
+        annotation = find_annotation_file(self.source.name, self.settings.schema, self.settings.schemas_dir)
+        return build_catalog(self.source, annotation, self.settings.home_dir, problems=self.problems)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The hardened worker that runs guarded SQL (started when first used)."""
+        if self._sandbox is None:
+            self._sandbox = Sandbox(self.source, limits_from(self.settings))
+        return self._sandbox
+
+    @functools.cached_property
+    def audit(self) -> AuditLog:
+        """The audit log (history.sqlite in the data dir)."""
+        return AuditLog(self.settings.home_dir / "history.sqlite")
+
+    @functools.cached_property
+    def backend(self) -> Backend:
+        """The backend of this workspace's conversation (a stateful one remembers earlier questions)."""
+        return self._make_backend()
+
+    def new_backend(self) -> Backend:
+        """A fresh backend: a conversation of its own (report sections, eval items)."""
+        return self._make_backend()
+
+    def options(self, **changes: Any) -> AskOptions:
+        """The ask options the settings give, with `changes` on top."""
+        s = self.settings
+        base = AskOptions(max_rows=s.max_rows, max_repairs=s.max_repairs, privacy=s.privacy, budget_usd=s.budget,
+                          max_tokens=s.max_tokens, moderation=s.moderation, prices=dict(s.prices), as_of=s.as_of)
+        return dataclasses.replace(base, **changes)
+
+    def pipeline(self, **changes: Any) -> Pipeline:
+        """The catalog, sandbox, options (with `changes`) and audit log, for a job that asks."""
+        return Pipeline(self.catalog, self.sandbox, self.options(**changes), self.audit)
+
+    # -- the jobs ---------------------------------------------------------------------------------------
+
+    def ask(self, question: str, *, instructions: str | None = None, chart_type: str | None = None,
+            sql_only: bool = False) -> Answer:
+        """Answer a question: SQL written, guarded, run, checked, narrated and charted (DESIGN §2)."""
+        question = check_question(question)
+        return ask(question, catalog=self.catalog, backend=self.backend, sandbox=None if sql_only else self.sandbox,
+                   options=self.options(instructions=instructions, chart_type=chart_type), audit=self.audit)
+
+    def sql(self, text: str, *, check: bool = False) -> SqlRun:
+        """Run your own SQL through the same guard and sandbox (`check`: guard only)."""
+        return run_sql(text, self.catalog, None if check else self.sandbox, self.settings.max_rows)
+
+    def chat(self, session: Session | None = None) -> Chat:
+        """A conversation (a new session unless one is given); each answer becomes a view r1, r2, …"""
+        from nl2sql.jobs.chat import Chat, new_session
+
+        if session is None:
+            session = new_session(self.settings.home_dir, self.settings.db, self.backend.name)
+        chat = Chat(session, self.pipeline(), self.backend)
+        chat.replay()
+        return chat
+
+    def report(self, config: ReportConfig | str | Path, *, as_of: str | None = None,
+               progress: Callable[[int, str], None] | None = None) -> Report:
+        """Run a report config for the period its as_of (or `as_of`) closes."""
+        from nl2sql.jobs.report.run import build_report
+
+        cfg, day = self._report_setup(config, as_of)
+        return build_report(cfg, self.pipeline(as_of=str(day)), self.new_backend, day, progress=progress)
+
+    def pin(self, config: ReportConfig | str | Path, *, as_of: str | None = None, force: bool = False) -> Pinned:
+        """Ask each unpinned question of a report config once and write its SQL into the file."""
+        from nl2sql.jobs.report.period import report_period
+        from nl2sql.jobs.report.pin import pin_report
+
+        cfg, day = self._report_setup(config, as_of)
+        return pin_report(cfg, self.pipeline(as_of=str(day)), self.new_backend, report_period(day, cfg.period), force)
+
+    def _report_setup(self, config: ReportConfig | str | Path, as_of: str | None) -> tuple[ReportConfig, Any]:
+        from nl2sql.jobs.report.config import load_config
+        from nl2sql.jobs.report.period import resolve_as_of
+
+        cfg = config if not isinstance(config, str | Path) else load_config(config)
+        self.new_backend()  # a misconfigured backend is a config error before any section runs
+        return cfg, resolve_as_of(as_of or cfg.as_of, self.catalog)
+
+    def eval(self, items: list[EvalItem] | str | Path, db: Path, *, configs: list[EvalConfig] | None = None,
+             jobs: int = 1, progress: Callable[[ItemResult], None] | None = None) -> dict[str, list[ItemResult]]:
+        """Score questions (a file or items) on `db` (a database, or a folder of <db>.duckdb files)."""
+        from nl2sql.jobs.evaluate.questions import load_questions
+        from nl2sql.jobs.evaluate.run import EvalConfig, run_eval
+
+        questions = load_questions(Path(items)) if isinstance(items, str | Path) else items
+        configs = configs or [EvalConfig(self.settings.backend, self.new_backend)]
+        return run_eval(questions, configs, db, jobs=jobs, schema=self.settings.schema,
+                        schemas_dir=self.settings.schemas_dir, progress=progress)

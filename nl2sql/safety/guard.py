@@ -1,0 +1,399 @@
+"""The SQL guard: L1 (sqlglot allow-list) and L2 (DuckDB's own parser). DESIGN §6.
+
+`guard(sql, catalog, max_rows)` returns a GuardedSQL, whose `.sql` is the exact text that
+may run, or raises UnsafeSQLError / InvalidSQLError saying what was refused and why.
+
+L1 fails closed: every node type and every function must be on an allow-list, so whatever
+DuckDB adds in a future release is refused until someone reviews it. Tables must be plain
+names from the catalog (or CTEs of the query). L2 parses the exact text about to run with
+DuckDB's parser on an empty, locked connection and requires one SELECT statement; sqlglot's
+own rendering of the query is never run (it rewrites some constructs, e.g. SELECT … INTO).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+
+from nl2sql.core.errors import InvalidSQLError, UnsafeSQLError, did_you_mean, short_error
+
+if TYPE_CHECKING:
+    from nl2sql.data.catalog import Catalog
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse warnings are ours to report
+
+MAX_SQL_CHARS = 100_000
+CARTESIAN_LIMIT = 50_000_000  # rows a join without any join condition may produce
+
+# Expression node types a read-only query may contain. Anything else is refused.
+_NODE_NAMES = """
+Select Union Except Intersect Subquery With CTE From Join Where Group Having Qualify Order Ordered
+Limit Offset Fetch Distinct Column Identifier Table TableAlias Alias Star Literal Boolean Null Paren
+And Or Not Xor EQ NEQ NullSafeEQ NullSafeNEQ GT GTE LT LTE Is In Between Like ILike SimilarTo
+RegexpLike RegexpILike Glob Add Sub Mul Div IntDiv Mod Pow Neg BitwiseAnd BitwiseOr BitwiseXor
+BitwiseNot BitwiseLeftShift BitwiseRightShift Case If Cast TryCast DataType DataTypeParam Interval
+Var Exists Window WindowSpec Filter Bracket Array Tuple Struct PropertyEQ Slice Dot DPipe Collate
+Values Lambda Kwarg Escape Any All Unnest Lateral ArrayContains ArrayContainsAll
+ArrayOverlaps JSONExtract JSONExtractScalar JSONBExtract JSONPath JSONPathKey JSONPathRoot
+JSONPathSubscript JSONPathWildcard WithinGroup Distance Cube Rollup GroupingSets Concat IgnoreNulls
+RespectNulls HavingMax Pivot PivotAlias ToNumber Columns TimeUnit Extract AtTimeZone
+""".split()
+ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
+    getattr(exp, n) for n in _NODE_NAMES if isinstance(getattr(exp, n, None), type)
+)
+
+# Functions (by DuckDB name, lower case) a query may call: values in, values out. No table
+# functions, nothing that reads files, settings, variables or the environment.
+ALLOWED_FUNCTIONS = frozenset("""
+abs acos asin atan atan2 cbrt ceil ceiling cos cot degrees exp floor gamma greatest least ln log
+log10 log2 pi pow power radians random round sign sin sqrt tan trunc even factorial gcd lcm isnan
+isinf isfinite mod bit_count xor nextafter avg mean count count_star sum min max median mode
+quantile quantile_cont quantile_disc percentile_cont percentile_disc approx_count_distinct
+approx_quantile stddev stddev_pop stddev_samp variance var_pop var_samp corr covar_pop covar_samp
+first last any_value arg_max arg_min argmax argmin max_by min_by bool_and bool_or bit_and bit_or
+bit_xor string_agg group_concat listagg list array_agg histogram product sum_no_overflow favg fsum
+kurtosis skewness entropy regr_slope regr_intercept regr_r2 regr_count regr_avgx regr_avgy countif
+count_if sumif geomean geometric_mean avgif row_number rank dense_rank percent_rank cume_dist ntile
+lag lead first_value last_value nth_value coalesce ifnull nullif if iff case isnull notnull concat
+concat_ws length len char_length character_length lower upper lcase ucase trim ltrim rtrim substring
+substr left right replace reverse repeat lpad rpad position strpos instr contains starts_with
+ends_with prefix suffix split_part string_split str_split regexp_matches regexp_replace
+regexp_extract regexp_extract_all regexp_full_match regexp_split_to_array like ilike not_like
+not_ilike glob ascii chr unicode ord initcap md5 hash sha256 format printf strip_accents levenshtein
+damerau_levenshtein jaccard jaro_similarity jaro_winkler_similarity hamming mismatches editdist3
+translate array_to_string list_aggregate string_to_array split to_json json_extract
+json_extract_string json_extract_path json_extract_path_text json_value json_array_length json_keys
+json_type json_valid json_object json_array json_structure date_trunc datetrunc date_part datepart
+date_diff datediff date_sub date_add extract year month day quarter week weekofyear weekday
+dayofweek isodow dayofyear dayofmonth yearweek isoyear era hour minute second millisecond
+microsecond epoch epoch_ms epoch_us epoch_ns dayname monthname last_day make_date make_time
+make_timestamp make_timestamptz strftime strptime try_strptime to_timestamp to_date current_date
+today now current_timestamp get_current_timestamp get_current_time current_time age time_bucket
+date_format to_days to_months to_years to_hours to_minutes to_seconds to_weeks to_milliseconds
+to_microseconds to_centuries to_decades to_millennia timezone century decade millennium julian cast
+try_cast typeof list_value list_extract list_element array_extract list_contains list_has
+array_contains list_position list_sort list_reverse_sort list_distinct list_unique list_count
+list_sum list_min list_max list_avg list_slice array_slice array_length list_concat array_concat
+list_filter list_transform list_apply array_filter array_transform array_apply unnest flatten
+list_zip array_value array_has array_position array_distinct len struct_pack struct_extract row map
+map_extract element_at cardinality generate_series range grouping grouping_id nullif_zero zeroifnull
+timestamp_trunc time_to_str unix_to_time str_to_time explode str_to_date date_to_str
+ts_or_ds_to_date ts_or_ds_add date_str_to_date time_str_to_time time_str_to_date unix_to_str
+time_to_unix array_size array_join array_sort array_any array_all string_to_array array_unique_agg
+count_distinct approx_distinct variance_pop stddev_pop safe_divide std_dev
+""".split())
+
+# sqlglot names some functions by its own canonical name (TIME_TO_STR for strftime, ...);
+# the allow-list above holds both spellings of the functions it allows.
+_FUNC_ALIASES = {"arrayagg": "array_agg", "groupconcat": "string_agg"}
+
+_PARSER_LOCK = threading.Lock()
+_PARSER_CON: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GuardedSQL:
+    """SQL that passed L1 and L2: `sql` is the exact text that may run."""
+
+    sql: str
+    original: str
+    tables: tuple[str, ...] = ()
+    limit: int | None = None  # the row cap added or lowered by the guard, if any
+
+
+def _refuse(what: str, why: str, hint: str | None = None) -> UnsafeSQLError:
+    return UnsafeSQLError(f"Refused: {what}. {why}", hint=hint or "Ask for a single SELECT query over the tables "
+                          "listed by `nl2sql schema`.")
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    name = node.sql_name().lower()
+    return _FUNC_ALIASES.get(name, name)
+
+
+def _statement_kind(node: exp.Expression) -> str:
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    return {"Summarize": "SUMMARIZE", "Show": "SHOW", "Use": "USE", "Set": "SET", "Pragma": "PRAGMA",
+            "Describe": "DESCRIBE", "Copy": "COPY", "Insert": "INSERT", "Update": "UPDATE", "Delete": "DELETE",
+            "Drop": "DROP", "Create": "CREATE", "Alter": "ALTER", "Merge": "MERGE", "Attach": "ATTACH",
+            "Detach": "DETACH", "Install": "INSTALL", "Load": "LOAD", "Export": "EXPORT"}.get(
+        type(node).__name__, type(node).__name__.upper())
+
+
+def _split_statements(sql: str) -> list[exp.Expression]:
+    try:
+        trees = sqlglot.parse(sql, read="duckdb")
+    except ParseError as exc:
+        errors = exc.errors[0] if exc.errors else {}
+        detail = errors.get("description") or str(exc).splitlines()[0]
+        line = errors.get("line")
+        where = f" (line {line}, column {errors.get('col')})" if line else ""
+        raise InvalidSQLError(f"The SQL does not parse{where}: {detail}.",
+                              hint="Check the syntax near that point; DuckDB's SQL dialect is expected.") from None
+    except SqlglotError as exc:
+        raise InvalidSQLError(f"The SQL does not parse: {str(exc).splitlines()[0]}.") from None
+    return [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
+
+
+def _check_nodes(tree: exp.Expression) -> None:
+    for node in tree.walk():
+        if type(node) in ALLOWED_NODES:
+            continue
+        if isinstance(node, exp.Func):
+            name = _function_name(node)
+            if name not in ALLOWED_FUNCTIONS:
+                raise _refuse(f"function {name}()", "It is not on nl2sql's list of functions that only compute "
+                              "on values (no files, settings, variables or system tables).")
+            continue
+        if isinstance(node, exp.DML | exp.Create | exp.Drop | exp.Command | exp.Into | exp.Alter):
+            raise _refuse(_statement_kind(node) if not isinstance(node, exp.Into) else "SELECT … INTO",
+                          "Only read-only queries run; nothing may write, create or change anything.")
+        if isinstance(node, exp.Func | exp.Binary | exp.Unary | exp.Condition):
+            # known expression shapes not yet reviewed: refuse rather than guess (fail closed)
+            raise _refuse(f"the SQL construct {type(node).__name__}",
+                          "It is not on nl2sql's allow-list of read-only query constructs.")
+        raise _refuse(f"the SQL construct {type(node).__name__}",
+                      "It is not on nl2sql's allow-list of read-only query constructs.")
+
+
+def _cte_names(tree: exp.Expression) -> set[str]:
+    names: set[str] = set()
+    for with_ in tree.find_all(exp.With):
+        if with_.args.get("recursive"):
+            raise _refuse("a recursive CTE (WITH RECURSIVE)", "Recursive queries can run without end.",
+                          hint="Rewrite it without recursion.")
+        names.update(cte.alias_or_name.lower() for cte in with_.expressions)
+    return names
+
+
+def _check_tables(tree: exp.Expression, catalog: Catalog) -> list[str]:
+    ctes = _cte_names(tree)
+    used: list[str] = []
+    for table in tree.find_all(exp.Table):
+        this = table.this
+        if not isinstance(this, exp.Identifier):
+            fname = _function_name(this) if isinstance(this, exp.Func) else type(this).__name__
+            raise _refuse(f"reading from {fname}(…)", "Table functions (files, globs, system information) "
+                          "cannot be used; only the catalog's tables can.")
+        if table.args.get("db") or table.args.get("catalog"):
+            raise _refuse(f"the qualified table name {table.sql(dialect='duckdb')}",
+                          "Use the plain table names listed by `nl2sql schema`.")
+        name = this.name
+        if name.lower() in ctes:
+            continue
+        if catalog.table(name) is None:
+            looks_like_path = "/" in name or "." in name or "\\" in name or ":" in name
+            if looks_like_path:
+                raise _refuse(f"reading the file {name!r}", "Queries may only read the catalog's tables.")
+            raise InvalidSQLError(f"Unknown table '{name}'.", hint=did_you_mean(name, catalog.table_names)
+                                  or f"Tables: {', '.join(catalog.table_names)}.")
+        used.append(catalog.table(name).name)  # type: ignore[union-attr]
+    return sorted(set(used))
+
+
+class _Components:
+    """Union-find over the sources of one SELECT: which ones are linked by join conditions."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.parent = list(range(len(names)))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def union_names(self, names: set[str], with_index: int | None = None) -> None:
+        idx = [self.names.index(n) for n in sorted(names) if n in self.names]
+        if with_index is not None:
+            idx.append(with_index)
+        for i in idx[1:]:
+            self.union(idx[0], i)
+
+
+def _check_joins(tree: exp.Expression, catalog: Catalog) -> None:
+    """Refuse POSITIONAL joins and cartesian products of large tables (DoS, not analysis)."""
+    for select in tree.find_all(exp.Select):
+        joins = select.args.get("joins") or []
+        if not joins:
+            continue
+        if any(str(j.args.get("method") or "").upper() == "POSITIONAL" for j in joins):
+            raise _refuse("a POSITIONAL JOIN", "It pairs rows by position, which is rarely meant.",
+                          hint="Join on a key column instead.")
+        first = select.args["from_"].this if select.args.get("from_") else None
+        sources = [first, *(j.this for j in joins)]
+        parts = _Components([s.alias_or_name.lower() if s is not None else "" for s in sources])
+        for i, join in enumerate(joins, start=1):
+            cond = join.args.get("on")
+            kind = str(join.args.get("kind") or "").upper()
+            if join.args.get("using") or kind in ("SEMI", "ANTI") or isinstance(join.this, exp.Lateral):
+                parts.union(i, i - 1)
+            elif cond is not None and any(True for _ in cond.find_all(exp.Column)):
+                # a condition on constants only (ON true, ON 1 = 1) links nothing
+                qualified = {c.table.lower() for c in cond.find_all(exp.Column) if c.table}
+                if qualified:
+                    parts.union_names(qualified, with_index=i)
+                else:
+                    parts.union(i, i - 1)
+        where = select.args.get("where")
+        for pred in where.find_all(exp.Predicate) if where is not None else []:
+            parts.union_names({c.table.lower() for c in pred.find_all(exp.Column) if c.table})
+        largest: dict[int, int] = {}
+        for i, source in enumerate(sources):
+            root = parts.find(i)
+            largest[root] = max(largest.get(root, 1), _source_rows(source, catalog))
+        product = 1
+        for size in largest.values():
+            product *= max(size, 1)
+        if len(largest) > 1 and product > CARTESIAN_LIMIT:
+            raise _refuse("a join without a join condition",
+                          f"It would pair every row with every row (about {product:,.0f} rows).",
+                          hint="Add an ON condition that links the tables, e.g. ON a.id = b.a_id.")
+
+
+def _source_rows(source: exp.Expression | None, catalog: Catalog) -> int:
+    if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+        table = catalog.table(source.name)
+        return table.row_count if table else 1
+    return 1  # derived tables, CTEs and VALUES: their size is not known here; L4 limits them
+
+
+def _check_columns(tree: exp.Expression, catalog: Catalog) -> None:
+    """Unknown columns -> InvalidSQLError with a suggestion (sqlglot's optimizer qualifies them)."""
+    from sqlglot.optimizer.qualify import qualify
+
+    schema = {t.name: {c.name: c.type for c in t.columns} for t in catalog.tables}
+    try:
+        qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=True,
+                quote_identifiers=False, identify=False)
+    except OptimizeError as exc:
+        match = re.search(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)", str(exc))
+        if not match:
+            return  # not about a column we can name: DuckDB's binder will judge it
+        name = (match.group(1) or match.group(2)).strip('"')
+        known = {c.name.lower() for t in catalog.tables for c in t.columns}
+        aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)} | {
+            c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        if name.lower() in known or name.lower() in aliases:
+            return  # sqlglot could not place a real column (scoping it does not model): let DuckDB bind it
+        table_names = {t.alias_or_name.lower(): t.name for t in tree.find_all(exp.Table)}
+        candidates = [c.name for n in set(table_names.values()) if (t := catalog.table(n)) for c in t.columns]
+        hint = did_you_mean(name, candidates or known)
+        raise InvalidSQLError(f"Unknown column '{name}'.",
+                              hint=hint or "Run `nl2sql schema` to see the columns.") from None
+    except SqlglotError:
+        return
+
+
+def _with_limit(text: str, tree: exp.Expression, cap: int) -> tuple[str, int | None]:
+    """Add or lower the outermost LIMIT without letting sqlglot rewrite the query text."""
+    limit = tree.args.get("limit")
+    if limit is None and isinstance(tree, exp.Subquery | exp.Paren):
+        return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
+    if limit is None:
+        if tree.args.get("offset") is not None or tree.args.get("fetch") is not None:
+            return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
+        return f"{text}\nLIMIT {cap}", cap
+    value = limit.expression
+    if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit() and int(value.this) <= cap:
+        return text, None
+    return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
+
+
+_CAP_SUFFIX = re.compile(r"\nLIMIT \d+$")
+_CAP_WRAPPER = re.compile(r"(?s)^SELECT \* FROM \(\n(.*)\n\) AS nl2sql_capped\nLIMIT \d+$")
+
+
+def without_cap(sql: str) -> str:
+    """The guarded text without the row cap the guard added (for storing or pinning the query)."""
+    wrapped = _CAP_WRAPPER.match(sql)
+    return wrapped.group(1) if wrapped else _CAP_SUFFIX.sub("", sql)
+
+
+def _strip(text: str) -> str:
+    """The SQL without surrounding whitespace and trailing semicolons."""
+    stripped = text.strip()
+    while stripped.endswith(";"):
+        stripped = stripped[:-1].rstrip()
+    return stripped
+
+
+def _duckdb_parser() -> Any:
+    """An empty, locked in-memory connection used only to parse (never to run) SQL."""
+    global _PARSER_CON
+    if _PARSER_CON is None:
+        import duckdb
+
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
+                                                 "autoload_known_extensions": "false"})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        _PARSER_CON = con
+    return _PARSER_CON
+
+
+def duckdb_agrees(text: str) -> None:
+    """L2: DuckDB's own parser must see exactly one SELECT statement in `text`."""
+    import duckdb
+
+    with _PARSER_LOCK:
+        try:
+            statements = _duckdb_parser().extract_statements(text)
+        except duckdb.Error as exc:
+            raise InvalidSQLError(f"DuckDB cannot parse the SQL: {short_error(exc)}",
+                                  hint="Check the syntax; DuckDB's SQL dialect is expected.") from None
+    if len(statements) != 1:
+        raise _refuse(f"{len(statements)} statements", "DuckDB's parser sees more than one statement here, "
+                      "and only one query may run.")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise _refuse(f"a {kind.name} statement", "DuckDB's parser does not see a plain SELECT.")
+
+
+def guard(sql: str, catalog: Catalog, max_rows: int = 1000) -> GuardedSQL:
+    """Prove `sql` is one read-only query over `catalog`'s tables (L1 + L2) and cap its rows.
+
+    The row cap is `max_rows + 1`, so the sandbox can tell a result was truncated.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise InvalidSQLError("The SQL is empty.", hint="Pass a SELECT query.")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _refuse(f"SQL of {len(sql):,} characters", f"The limit is {MAX_SQL_CHARS:,}.",
+                      hint="Shorten the query.")
+    if "\x00" in sql:
+        raise _refuse("a NUL character in the SQL", "It can make parsers disagree.")
+    text = _strip(sql)
+    statements = _split_statements(text)
+    if not statements:
+        raise InvalidSQLError("The SQL holds no statement.", hint="Pass a SELECT query.")
+    if len(statements) > 1:
+        raise _refuse(f"{len(statements)} statements", "Only one query may run at a time.",
+                      hint="Send a single SELECT without ';' between statements.")
+    tree = statements[0]
+    root = tree.this if isinstance(tree, exp.Subquery | exp.Paren) else tree
+    if not isinstance(root, exp.Select | exp.SetOperation):
+        raise _refuse(f"a {_statement_kind(tree)} statement", "Only read-only queries (SELECT, WITH … SELECT, "
+                      "UNION) run.")
+    if tree.find(exp.Into):
+        raise _refuse("SELECT … INTO", "It creates a table; only read-only queries run.")
+    _check_nodes(tree)
+    tables = _check_tables(tree, catalog)
+    _check_joins(tree, catalog)
+    _check_columns(tree, catalog)
+    final, cap = _with_limit(text, tree, max_rows + 1)
+    duckdb_agrees(final)
+    return GuardedSQL(sql=final, original=sql, tables=tuple(tables), limit=cap)

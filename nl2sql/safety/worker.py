@@ -1,0 +1,158 @@
+"""The sandbox's worker process: open the data, harden the connection, answer queries (L3-L5).
+
+Started by `sandbox.Sandbox` with a minimal environment; it never imports sqlglot. Messages on
+stdin/stdout are length-prefixed pickles, written only by our own two processes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from nl2sql.core.errors import DataSourceError, short_error
+
+POLL_SECONDS = 0.05
+
+
+def send(stream: Any, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def receive_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], min(remaining, POLL_SECONDS))
+            if not ready:
+                continue
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd: int, deadline: float | None) -> Any:
+    """One message from the other process (TimeoutError past `deadline`, EOFError when it is gone)."""
+    (size,) = struct.unpack("!Q", receive_exact(fd, 8, deadline))
+    return pickle.loads(receive_exact(fd, size, deadline))
+
+
+def harden(con: Any, temp_dir: str, memory_limit: str, threads: int, timeout_ms: int, max_temp: str) -> None:
+    """Apply L3/L4 settings in DESIGN §6 order; external access is cut and the config locked last."""
+    os.makedirs(temp_dir, exist_ok=True)
+    for statement, value in (
+        ("SET autoinstall_known_extensions = ?", False),
+        ("SET autoload_known_extensions = ?", False),
+        ("SET allow_community_extensions = ?", False),
+        ("SET allow_persistent_secrets = ?", False),
+        ("SET temp_directory = ?", temp_dir),
+        ("SET max_temp_directory_size = ?", max_temp),
+        ("SET memory_limit = ?", memory_limit),
+        ("SET threads = ?", threads),
+        ("SET max_execution_time = ?", timeout_ms),
+        ("SET enable_external_access = ?", False),
+        ("SET lock_configuration = ?", True),
+    ):
+        con.execute(statement.replace("?", _literal(value)))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _cap_cell(value: Any, max_chars: int) -> tuple[Any, bool]:
+    if isinstance(value, str) and len(value) > max_chars:
+        return value[: max_chars - 1] + "…", True
+    if isinstance(value, bytes | bytearray) and len(value) > max_chars // 2:
+        return bytes(value[: max_chars // 2]), True
+    if isinstance(value, list | tuple | dict):
+        text = repr(value)
+        if len(text) > max_chars:
+            return text[: max_chars - 1] + "…", True
+    return value, False
+
+
+def _approx_size(value: Any) -> int:
+    if isinstance(value, str | bytes | bytearray):
+        return len(value) + 8
+    if isinstance(value, list | tuple | dict):
+        return len(repr(value))
+    return 16
+
+
+def _execute(con: Any, request: dict[str, Any]) -> dict[str, Any]:
+    import duckdb
+
+    try:
+        cursor = con.execute(request["sql"])
+        columns = [(d[0], str(d[1])) for d in cursor.description or []]
+        batch = cursor.fetchmany(request["max_rows"] + 1)
+    except duckdb.InterruptException:
+        return {"error": "interrupted", "kind": "timeout"}
+    except duckdb.OutOfMemoryException as exc:
+        return {"error": short_error(exc), "kind": "memory"}
+    except duckdb.Error as exc:
+        return {"error": short_error(exc), "kind": "duckdb"}
+    truncated = len(batch) > request["max_rows"]
+    rows, total, capped = [], 0, 0
+    for raw in batch[: request["max_rows"]]:
+        row = []
+        for value in raw:
+            cell, cut = _cap_cell(value, request["max_cell"])
+            capped += cut
+            total += _approx_size(cell)
+            row.append(cell)
+        if total > request["max_bytes"]:
+            truncated = True
+            break
+        rows.append(tuple(row))
+    return {"columns": columns, "rows": rows, "truncated": truncated, "cells_capped": capped}
+
+
+def main() -> None:
+    """Entry point of the worker process: open, harden, then answer queries until stdin closes."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    in_fd = stdin.fileno()
+    try:
+        config = receive(in_fd, None)
+    except (EOFError, struct.error):
+        return
+    from nl2sql.data.sources import DataSource, connect
+
+    src = config["source"]
+    source = DataSource(src["name"], src["kind"], Path(src["path"]),
+                        tuple((t, r, tuple(p)) for t, r, p in src["files"]))
+    try:
+        con = connect(source)
+        harden(con, config["temp_dir"], config["memory_limit"], config["threads"], config["timeout_ms"],
+               config["max_temp_size"])
+    except DataSourceError as exc:
+        send(stdout, {"error": exc.message, "hint": exc.hint, "kind": "source"})
+        return
+    except Exception as exc:  # settings rejected: refuse to run unhardened
+        send(stdout, {"error": f"could not harden the database connection: {exc}", "kind": "setup"})
+        return
+    send(stdout, {"ready": True})
+    while True:
+        try:
+            request = receive(in_fd, None)
+        except EOFError:
+            return
+        send(stdout, _execute(con, request))
