@@ -52,8 +52,8 @@ def _y(m: re.Match) -> int | str | None:
     g = m.groupdict()
     if g.get("y"):
         return int(g["y"])
-    if g.get("yy"):
-        return 2000 + int(g["yy"])
+    if g.get("yy"):  # two digits as strptime reads them: '25 is 2025, '99 is 1999
+        return int(g["yy"]) + (1900 if int(g["yy"]) >= 69 else 2000)
     if g.get("ry"):
         return _REL_YEAR.get(re.sub(r"\s+", " ", g["ry"].lower()), "-1")
     return None
