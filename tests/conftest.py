@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SQL_EVAL = SHARED / "benchmarks" / "sql-eval"
+from tests.helpers import REPO, SQL_EVAL
 
 
 @pytest.fixture(autouse=True)
@@ -40,16 +38,6 @@ def sqleval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, str(SQL_EVAL / "build.py"), str(out)], check=True,
                    capture_output=True)
     return out
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `python -m nl2sql ARGS` in a subprocess, as a user would."""
-    import os
-
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "nl2sql", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, input=stdin, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

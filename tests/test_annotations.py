@@ -11,7 +11,7 @@ from nl2sql.core.errors import AnnotationError
 from nl2sql.data.annotations import find_annotation_file, skeleton
 from nl2sql.data.build import build_catalog
 from nl2sql.data.sources import resolve
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _catalog(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]

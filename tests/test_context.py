@@ -14,7 +14,7 @@ from nl2sql.data.build import build_catalog
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context, estimate_tokens
 from nl2sql.data.sources import resolve
-from tests.conftest import SQL_EVAL
+from tests.helpers import SQL_EVAL
 
 
 def gold_tables(sql: str) -> set[str]:

@@ -16,7 +16,7 @@ from nl2sql.data.build import build_catalog
 from nl2sql.data.sources import resolve
 from nl2sql.safety.guard import GuardedSQL, guard
 from nl2sql.safety.sandbox import Limits, Sandbox
-from tests.conftest import REPO, SHARED, SQL_EVAL, run_cli
+from tests.helpers import REPO, SHARED, SQL_EVAL, run_cli
 
 CASES = REPO / "tests" / "fixtures" / "guard_cases.sql"
 ATTACKS = SHARED / "security" / "attacks_dev.sql"
@@ -160,7 +160,17 @@ def test_sandbox_rejects_unguarded_text(sandbox: Sandbox) -> None:
 # -- the sandbox on its own, with L1/L2 bypassed -----------------------------------------------
 
 def _raw(sql: str) -> GuardedSQL:
-    return GuardedSQL(sql=sql, original=sql)
+    """Text that skips the guard (L1) and the worker's parse (L2): what L3 alone must stop."""
+    return GuardedSQL(sql=sql, original=sql, parsed=True)
+
+
+@pytest.mark.parametrize("sql", ["DELETE FROM orders", "SELECT 1; DROP TABLE orders", "PRAGMA version"])
+def test_the_worker_parses_what_it_runs(sql: str, sandbox: Sandbox, shop_db: Path) -> None:
+    """L2 in the worker: text the guard did not parse is refused unless DuckDB sees one SELECT."""
+    before = _digest(shop_db)
+    with pytest.raises((UnsafeSQLError, InvalidSQLError)):
+        sandbox.run(GuardedSQL(sql=sql, original=sql))
+    assert _digest(shop_db) == before
 
 
 @pytest.mark.parametrize("sql", [

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TABLES = ["customers", "products", "orders", "order_items", "marketing_spend"]
 

@@ -99,7 +99,7 @@ def main() -> int:
                     res = con.execute(sql)
                     cols = [d[0] for d in res.description]
                     rows = res.fetchall()
-                except Exception as e:  # noqa: BLE001 - report every engine error
+                except Exception as e:
                     print(f"ERROR {where} {item['question']!r}: {type(e).__name__}: {e}\n    {sql}")
                     failures += 1
                     continue
@@ -129,7 +129,8 @@ def main() -> int:
         cats = collections.Counter(it["category"] for it in part)
         langs = collections.Counter(it["lang"] for it in part)
         voices = collections.Counter(it["voice"] for it in part)
-        print(f"{name}: {len(part)} items; lang {dict(langs)}; voice {dict(voices)}; categories {dict(sorted(cats.items()))}")
+        print(f"{name}: {len(part)} items; lang {dict(langs)}; voice {dict(voices)}; "
+              f"categories {dict(sorted(cats.items()))}")
     return 1 if failures else 0
 
 

@@ -66,6 +66,7 @@ def validate_spec(raw: Any, columns: list[str]) -> ChartSpec:
     title = raw.get("title")
     if title is not None and not isinstance(title, str):
         raise InvalidChartSpec("title must be text")
+    assert isinstance(x, str)  # checked with the other columns above
     return ChartSpec(type=kind, x=x, y=tuple(ys), series=raw.get("series"),
                      title=title[:120] if title else None, sort=sort, limit=limit,
                      stacked=bool(raw.get("stacked", False)))

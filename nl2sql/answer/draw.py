@@ -102,6 +102,7 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from cycler import cycler
     from matplotlib.ticker import FuncFormatter
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # missing CJK fonts are optional
@@ -109,9 +110,9 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
     rows = _ordered(spec, names, [tuple(r) for r in rows])
     if not rows:
         raise ChartError("the result has no rows to draw")
-    style = {"text.parse_math": False, "font.family": ["DejaVu Sans", *CJK_FONTS], "axes.spines.top": False,
+    style: Any = {"text.parse_math": False, "font.family": ["DejaVu Sans", *CJK_FONTS], "axes.spines.top": False,
              "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 13,
-             "axes.titleweight": "bold", "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+             "axes.titleweight": "bold", "axes.prop_cycle": cycler(color=PALETTE),
              "svg.fonttype": "none"}
     with matplotlib.rc_context(style):
         fig, ax = plt.subplots(figsize=(9, 5.2), dpi=110)
@@ -139,77 +140,95 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
 
 def _draw(ax: Any, spec: ChartSpec, names: list[str], rows: list[tuple[Any, ...]]) -> str | None:
     """Draw onto `ax`; returns a note for the title (e.g. 'top 15 of 40') or None."""
+    xs, table = _series_table(spec, names, rows)
+    if spec.type == "pie":
+        return _draw_pie(ax, xs, table)
+    if spec.type in ("bar", "barh"):
+        return _draw_bars(ax, spec, xs, table)
+    if spec.type == "histogram":
+        _draw_histogram(ax, spec, names, rows)
+    elif spec.type == "scatter":
+        _draw_scatter(ax, spec, names, rows, table)
+    else:
+        _draw_lines(ax, spec, xs, table)
+    return None
+
+
+def _draw_histogram(ax: Any, spec: ChartSpec, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    col = spec.x if as_number(rows[0][names.index(spec.x)]) is not None else spec.y[0]
+    values = [v for v in (as_number(r[names.index(col)]) for r in rows) if v is not None]
+    if not values:
+        raise ChartError(f"column {col!r} has no numbers to draw")
+    ax.hist(values, bins=min(30, max(5, int(len(values) ** 0.5))), color=PALETTE[0], edgecolor="white")
+    ax.set_xlabel(col)
+    ax.set_ylabel("count")
+
+
+def _draw_scatter(ax: Any, spec: ChartSpec, names: list[str], rows: list[tuple[Any, ...]],
+                  table: dict[str, list[Any]]) -> None:
+    xi = names.index(spec.x)
+    for n, (label, ys) in enumerate(table.items()):
+        pts = [(a, b) for r, b in zip(rows, ys, strict=False) if (a := as_number(r[xi])) is not None and b is not None]
+        if not pts:
+            raise ChartError(f"scatter needs numbers in {spec.x!r} and {label!r}")
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=label, alpha=0.75, color=PALETTE[n % len(PALETTE)])
+    ax.set_xlabel(spec.x)
+    ax.set_ylabel(", ".join(spec.y))
+    if len(table) > 1:
+        ax.legend(frameon=False)
+
+
+def _draw_pie(ax: Any, xs: list[Any], table: dict[str, list[Any]]) -> str | None:
+    labels = [_text(x) for x in xs]
+    values = [v or 0.0 for v in next(iter(table.values()))]
+    if any(v < 0 for v in values):
+        raise ChartError("a pie chart cannot show negative values; use --chart-type bar")
+    labels, values, note = _top_n(labels, values, True)
+    ax.pie(values, labels=labels, autopct=lambda p: f"{p:.1f}%" if p >= 3 else "", startangle=90,
+           counterclock=False, colors=PALETTE * 3, wedgeprops={"edgecolor": "white"})
+    ax.axis("equal")
+    return note
+
+
+def _draw_lines(ax: Any, spec: ChartSpec, xs: list[Any], table: dict[str, list[Any]]) -> None:
     import matplotlib.dates as mdates
 
-    additive = is_additive(spec.y[0])
-    xs, table = _series_table(spec, names, rows)
     kind = spec.type
-    if kind == "histogram":
-        col = spec.x if as_number(rows[0][names.index(spec.x)]) is not None else spec.y[0]
-        values = [v for v in (as_number(r[names.index(col)]) for r in rows) if v is not None]
-        if not values:
-            raise ChartError(f"column {col!r} has no numbers to draw")
-        ax.hist(values, bins=min(30, max(5, int(len(values) ** 0.5))), color=PALETTE[0], edgecolor="white")
-        ax.set_xlabel(col)
-        ax.set_ylabel("count")
-        return None
-    if kind == "scatter":
-        xi = names.index(spec.x)
-        for n, (label, ys) in enumerate(table.items()):
-            pts = [(as_number(r[xi]), y) for r, y in zip(rows, ys, strict=False)]
-            pts = [(a, b) for a, b in pts if a is not None and b is not None]
-            if not pts:
-                raise ChartError(f"scatter needs numbers in {spec.x!r} and {label!r}")
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=label, alpha=0.75,
-                       color=PALETTE[n % len(PALETTE)])
-        ax.set_xlabel(spec.x)
-        ax.set_ylabel(", ".join(spec.y))
-        if len(table) > 1:
-            ax.legend(frameon=False)
-        return None
-    if kind == "pie":
-        labels = [_text(x) for x in xs]
-        values = [v or 0.0 for v in next(iter(table.values()))]
-        if any(v < 0 for v in values):
-            raise ChartError("a pie chart cannot show negative values; use --chart-type bar")
-        labels, values, note = _top_n(labels, values, True)
-        ax.pie(values, labels=labels, autopct=lambda p: f"{p:.1f}%" if p >= 3 else "", startangle=90,
-               counterclock=False, colors=PALETTE * 3, wedgeprops={"edgecolor": "white"})
-        ax.axis("equal")
-        return note
-    if kind in ("line", "area"):
-        temporal = _is_temporal(xs)
-        xvals = xs if temporal or all(as_number(x) is not None for x in xs) else [_text(x) for x in xs]
-        bottom = [0.0] * len(xs)
-        for n, (label, ys) in enumerate(table.items()):
-            vals = [float("nan") if y is None else y for y in ys]
-            color = PALETTE[n % len(PALETTE)]
-            if kind == "area":
-                top = [b + (0 if v != v else v) for b, v in zip(bottom, vals, strict=False)] if spec.stacked else vals
-                ax.fill_between(xvals, bottom if spec.stacked else 0, top, alpha=0.35, color=color, label=label)
-                ax.plot(xvals, top, color=color, linewidth=1.5)
-                if spec.stacked:
-                    bottom = top
-            else:
-                ax.plot(xvals, vals, marker="o" if len(xs) <= 24 else None, markersize=4, linewidth=2,
-                        color=color, label=label)
-        if temporal:
-            locator = mdates.AutoDateLocator()
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        elif len(xs) > 8 and not all(as_number(x) is not None for x in xs):
-            ax.tick_params(axis="x", labelrotation=35)
-            for label in ax.get_xticklabels():
-                label.set_horizontalalignment("right")
-        ax.set_xlabel(spec.x)
-        if len(table) > 1:
-            ax.legend(frameon=False, fontsize=9)
+    temporal = _is_temporal(xs)
+    xvals = xs if temporal or all(as_number(x) is not None for x in xs) else [_text(x) for x in xs]
+    bottom = [0.0] * len(xs)
+    for n, (label, ys) in enumerate(table.items()):
+        vals = [float("nan") if y is None else y for y in ys]
+        color = PALETTE[n % len(PALETTE)]
+        if kind == "area":
+            top = [b + (0 if v != v else v) for b, v in zip(bottom, vals, strict=False)] if spec.stacked else vals
+            ax.fill_between(xvals, bottom if spec.stacked else 0, top, alpha=0.35, color=color, label=label)
+            ax.plot(xvals, top, color=color, linewidth=1.5)
+            if spec.stacked:
+                bottom = top
         else:
-            ax.set_ylabel(next(iter(table)))
-        if all(v is None or v >= 0 for ys in table.values() for v in ys):
-            ax.set_ylim(bottom=0)
-        return None
-    # bar / barh
+            ax.plot(xvals, vals, marker="o" if len(xs) <= 24 else None, markersize=4, linewidth=2,
+                    color=color, label=label)
+    if temporal:
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    elif len(xs) > 8 and not all(as_number(x) is not None for x in xs):
+        ax.tick_params(axis="x", labelrotation=35)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    ax.set_xlabel(spec.x)
+    if len(table) > 1:
+        ax.legend(frameon=False, fontsize=9)
+    else:
+        ax.set_ylabel(next(iter(table)))
+    if all(v is None or v >= 0 for ys in table.values() for v in ys):
+        ax.set_ylim(bottom=0)
+
+
+def _draw_bars(ax: Any, spec: ChartSpec, xs: list[Any], table: dict[str, list[Any]]) -> str | None:
+    kind = spec.type
+    additive = is_additive(spec.y[0])
     labels = [_text(x) for x in xs]
     note = None
     if len(table) == 1:

@@ -150,16 +150,14 @@ def mentions(text: str) -> list[Mention]:
         # a lone digit character (一个, 三种) is a count word, too common to check
         if len(raw) < 2 and not m.group("pct"):
             continue
-        value = cn_to_number(raw)
-        if value is None:
+        number = cn_to_number(raw)
+        if number is None:
             continue
-        digits = f"{value:.10g}"
-        tol = _tolerance(digits, value, 1.0)
+        digits = f"{number:.10g}"
+        tol = _tolerance(digits, number, 1.0)
         pct = bool(m.group("pct")) or text[m.end():m.end() + 1] in ("%", "％")
-        found.append(Mention(m.group(0), value, tol, percent=pct))
+        found.append(Mention(m.group(0), number, tol, percent=pct))
     return found
-
-
 
 
 def _label(value: Any) -> str:
@@ -197,9 +195,8 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
         out.append(Evidence(float(n), "a rank or count within the result"))
     for i in numeric:
         col = names[i]
-        values = [(_label(row[label_col]) if label_col is not None else f"row {r + 1}", as_number(row[i]))
-                  for r, row in enumerate(rows)]
-        values = [(lab, v) for lab, v in values if v is not None]
+        values = [(_label(row[label_col]) if label_col is not None else f"row {r + 1}", v)
+                  for r, row in enumerate(rows) if (v := as_number(row[i])) is not None]
         if not values:
             continue
         nums = [v for _, v in values]
@@ -232,10 +229,10 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
             out.append(Evidence(v1 - v2, f"gap between {l1} and {l2} in {col}"))
             if v2:
                 out.append(Evidence(v1 / v2, f"ratio of {l1} to {l2} in {col}"))
-    for m in mentions(extra_text):
-        out.append(Evidence(m.value, "the question or the query"))
-    for m in re.finditer(r"\b(19|20)\d{2}\b", extra_text):
-        out.append(Evidence(float(m.group(0)), "the question or the query"))
+    for mention in mentions(extra_text):
+        out.append(Evidence(mention.value, "the question or the query"))
+    for year in re.finditer(r"\b(19|20)\d{2}\b", extra_text):
+        out.append(Evidence(float(year.group(0)), "the question or the query"))
     return out
 
 

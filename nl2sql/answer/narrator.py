@@ -50,7 +50,7 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> di
         facts["label"] = _label(rows[0][labels[0]])
     if x is None:
         return facts
-    pairs = [(r[x], as_number(r[measure])) for r in rows if as_number(r[measure]) is not None]
+    pairs = [(r[x], v) for r in rows if (v := as_number(r[measure])) is not None]
     if unique_dates and x == temporal[0] and len(pairs) >= 2:
         ordered = sorted(pairs, key=lambda p: p[0])
         if all(_label(p[0]).endswith("-01") and len(_label(p[0])) == 10 for p in ordered):

@@ -128,8 +128,7 @@ class OpenAIBackend:
         import openai
 
         try:
-            response = self.client.chat.completions.create(model=self.model or "", messages=messages,  # type: ignore[arg-type]
-                                                           **params)
+            response = self.client.chat.completions.create(model=self.model or "", messages=messages, **params)
         except openai.BadRequestError as exc:
             if use_json and "response_format" in str(exc).lower():
                 self._json_mode = False  # this server cannot do JSON mode: ask without it

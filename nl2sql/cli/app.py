@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from typer.core import TyperGroup
@@ -173,13 +173,13 @@ def handle_errors(fn: F) -> F:
         except Exception as exc:  # a bug: say so briefly; NL2SQL_DEBUG=1 shows the traceback
             if os.environ.get("NL2SQL_DEBUG"):
                 raise
-            err = Nl2SqlError(f"Internal error: {type(exc).__name__}: {str(exc)[:300]}",
+            bug = Nl2SqlError(f"Internal error: {type(exc).__name__}: {str(exc)[:300]}",
                               hint="This is a bug in nl2sql. Re-run with NL2SQL_DEBUG=1 for details "
                               "and report it.")
-            report_error(err, as_json)
+            report_error(bug, as_json)
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 # -- settings and the workspace ---------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def ask_cmd(
                                           "answer comes from.")] = False,
 ) -> None:
     """Answer a question about your data: SQL, table, a grounded answer and a chart."""
-    from nl2sql.jobs.ask import check_question
+    from nl2sql.core.text import check_question
 
     fmt = check_output_options(fmt, output, as_json)
     check_chart_options(chart, chart_type)

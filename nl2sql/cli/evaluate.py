@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nl2sql.cli import options
 from nl2sql.cli.app import handle_errors, load, print_json, stderr_console, stdout_console, sub_app
+
+if TYPE_CHECKING:
+    from nl2sql.jobs.evaluate.questions import EvalItem
+    from nl2sql.jobs.evaluate.run import EvalConfig
 
 eval_app = sub_app("Execution accuracy on a question set.")
 
@@ -79,8 +83,8 @@ def eval_cmd(
         raise typer.Exit(1)
 
 
-def _configs(flags: dict[str, object], backends: list[str], variants: list[str], items: list[object]) -> list[
-        object]:
+def _configs(flags: dict[str, Any], backends: list[str], variants: list[str], items: list[EvalItem]) -> list[
+        EvalConfig]:
     """One EvalConfig per backend (× prompt variant): a name and how to make a fresh backend."""
     import functools
 
@@ -91,7 +95,7 @@ def _configs(flags: dict[str, object], backends: list[str], variants: list[str],
     configs = []
     for name in backends:
         if name == "gold":
-            configs.append(EvalConfig("gold", functools.partial(GoldBackend, items)))
+            configs.append(EvalConfig("gold", lambda: GoldBackend(items)))
             continue
         for variant in variants:
             label, _, prompts = variant.partition("=")

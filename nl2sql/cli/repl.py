@@ -178,11 +178,9 @@ class Repl:
         turn = self._last()
 
         def view() -> Any:
-            from rich.panel import Panel
-            from rich.syntax import Syntax
+            from nl2sql.cli.views import sql_panel
 
-            return Panel(Syntax(turn.sql, "sql", word_wrap=True, background_color="default"),
-                         title=f"SQL of {turn.view}", title_align="left", border_style="blue")
+            return sql_panel(turn.sql, f"SQL of {turn.view}")
 
         self.emit({"command": "sql", "view": turn.view, "sql": turn.sql}, view)
 

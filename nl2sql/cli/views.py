@@ -69,6 +69,23 @@ def catalog_tree(catalog: Catalog) -> Any:
     return root
 
 
+_KEYWORDS = (r"(?i)\b(SELECT|FROM|WHERE|GROUP BY|ORDER BY|HAVING|LIMIT|OFFSET|JOIN|INNER|LEFT|RIGHT|FULL|OUTER|"
+             r"CROSS|ON|USING|AND|OR|NOT|IN|IS|NULL|AS|WITH|UNION|ALL|EXCEPT|INTERSECT|DISTINCT|CASE|WHEN|THEN|"
+             r"ELSE|END|BETWEEN|LIKE|ILIKE|CAST|DESC|ASC|OVER|PARTITION BY|FILTER|QUALIFY)\b")
+
+
+def sql_panel(sql: str, title: str = "SQL") -> Any:
+    """SQL in a panel, keywords, strings and numbers coloured (no lexer library: it starts fast)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    text = Text(sql)
+    text.highlight_regex(_KEYWORDS, "bold blue")
+    text.highlight_regex(r"\b\d+(?:\.\d+)?\b", "cyan")
+    text.highlight_regex(r"'(?:[^']|'')*'", "green")
+    return Panel(text, title=title, title_align="left", border_style="blue")
+
+
 def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
     """The rows as a rich Table (numbers right-aligned), with a note when rows are hidden."""
     from rich.table import Table
@@ -92,11 +109,8 @@ def sql_run_view(run: SqlRun, check_only: bool) -> Any:
     """The view of `nl2sql sql`: the SQL as it ran, the table, and warnings."""
     from rich.console import Group
     from rich.markup import escape
-    from rich.panel import Panel
-    from rich.syntax import Syntax
 
-    parts: list[Any] = [Panel(Syntax(run.guarded.sql, "sql", word_wrap=True, background_color="default"),
-                              title="SQL", title_align="left", border_style="blue")]
+    parts: list[Any] = [sql_panel(run.guarded.sql)]
     if check_only:
         tables = ", ".join(run.guarded.tables) or "no tables"
         parts.append(f"[green]✓ The guard accepts this query[/] (reads {escape(tables)}).")
@@ -114,12 +128,10 @@ def answer_view(answer: Answer) -> Any:
     from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
-    from rich.syntax import Syntax
     from rich.text import Text
 
     parts: list[Any] = [Text(answer.question, style="bold")]
-    parts.append(Panel(Syntax(answer.sql, "sql", word_wrap=True, background_color="default"),
-                       title="SQL", title_align="left", border_style="blue"))
+    parts.append(sql_panel(answer.sql))
     parts.append(result_table(answer.result))
     if answer.narration:
         parts.append(Panel(Text(answer.narration), title="Answer", title_align="left", border_style="green"))

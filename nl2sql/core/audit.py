@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS asks (
 """
 
 
-def price_for(model: str | None, prices: dict[str, Any] | None = None) -> tuple[float, float]:
+def price_for(model: str | None, prices: Mapping[str, Any] | None = None) -> tuple[float, float]:
     """(input, output) USD per 1M tokens for `model`: configured, else built-in, else 0 (local)."""
     if not model:
         return (0.0, 0.0)
@@ -58,7 +59,7 @@ def price_for(model: str | None, prices: dict[str, Any] | None = None) -> tuple[
     return (0.0, 0.0)
 
 
-def cost(model: str | None, input_tokens: int, output_tokens: int, prices: dict[str, Any] | None = None) -> float:
+def cost(model: str | None, input_tokens: int, output_tokens: int, prices: Mapping[str, Any] | None = None) -> float:
     """Estimated USD for a number of tokens."""
     pin, pout = price_for(model, prices)
     return (input_tokens * pin + output_tokens * pout) / 1_000_000

@@ -140,8 +140,8 @@ def score_tables(question: str, catalog: Catalog, values_allowed: bool = True) -
         scores[t.name] = 3.0 * name_hits + term_hits
     for m in catalog.metrics:
         if q & (words(m.name) | words(" ".join(m.synonyms))):
-            for t in _metric_tables(m, catalog):
-                scores[t] = scores.get(t, 0) + 2.0
+            for name in _metric_tables(m, catalog):
+                scores[name] = scores.get(name, 0) + 2.0
     # a table related to a relevant table is more likely part of the answer than a lone one
     boost: dict[str, float] = {}
     for r in catalog.relationships:
@@ -184,12 +184,13 @@ def build_context(question: str, catalog: Catalog, budget: int = DEFAULT_BUDGET,
             break
         chosen.append(t.name)
         used += cost
+    by_name = {t.name: t for t in catalog.tables}
     # connect the chosen tables along relationship paths so joins are possible
     for other in list(chosen[1:]):
         for name in catalog.join_path(chosen[0], other):
             if name not in chosen:
                 chosen.append(name)
-                used += estimate_tokens(create_table(catalog.table(name), values_allowed))  # type: ignore[arg-type]
+                used += estimate_tokens(create_table(by_name[name], values_allowed))
     # then, while the budget allows, the direct neighbours of what was chosen (bridge tables)
     neighbours: dict[str, float] = {}
     for r in catalog.relationships:
@@ -197,7 +198,7 @@ def build_context(question: str, catalog: Catalog, budget: int = DEFAULT_BUDGET,
             if b in chosen and a not in chosen:
                 neighbours[a] = max(neighbours.get(a, 0), scores.get(b, 0)) + scores.get(a, 0)
     for name in sorted(neighbours, key=lambda n: (-neighbours[n], n)):
-        cost = estimate_tokens(create_table(catalog.table(name), values_allowed))  # type: ignore[arg-type]
+        cost = estimate_tokens(create_table(by_name[name], values_allowed))
         if used + cost > budget:
             break
         chosen.append(name)

@@ -27,6 +27,7 @@ from nl2sql.core.errors import (
     UsageError,
     short_error,
 )
+from nl2sql.core.text import check_question
 from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
@@ -63,7 +64,7 @@ def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) 
     """Guard `sql`, then (unless `sandbox` is None: check only) run it in the sandbox."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    guarded = guard(sql, catalog, max_rows)
+    guarded = guard(sql, catalog, max_rows, parse_here=sandbox is None)
     timings["guard"] = (time.perf_counter() - start) * 1000
     result = None
     warnings: list[str] = []
@@ -79,7 +80,6 @@ def run_sql(sql: str, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) 
 # ---------------------------------------------------------------------------------------------
 # ask(): question -> context -> SQL -> guard -> execute -> check -> narrate -> chart -> Answer
 
-MAX_QUESTION_CHARS = 2_000
 PREVIEW_ROWS = 30
 PREVIEW_CELL_CHARS = 100
 PREVIEW_CHARS = 4_000
@@ -139,17 +139,6 @@ class AskOptions:
     chart_type: str | None = None  # --chart-type: draw the chart as this type whatever was chosen
 
 
-def check_question(question: str) -> str:
-    """The question, trimmed; empty or oversized questions are usage errors."""
-    if not isinstance(question, str) or not question.strip():
-        raise UsageError("The question is empty.", hint='Ask something, e.g. nl2sql ask "Revenue by month in 2025"')
-    text = " ".join(question.split())
-    if len(text) > MAX_QUESTION_CHARS:
-        raise UsageError(f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}.",
-                         hint="Ask a shorter question; put long context in the annotation file instead.")
-    return text
-
-
 def estimate_cost(prompt_chars: int, options: AskOptions, model: str | None, max_tokens: int) -> float:
     """Worst-case USD of one ask: every repair round plus narration, at full max_tokens."""
     rounds = 1 + options.max_repairs
@@ -191,7 +180,7 @@ def write_guarded_sql(
         try:
             if draft.sql is None:
                 raise InvalidSQLError(f"The model's reply could not be used: {draft.malformed}.")
-            guarded = guard(draft.sql, catalog, options.max_rows)
+            guarded = guard(draft.sql, catalog, options.max_rows, parse_here=sandbox is None)
             result = sandbox.run(guarded, max_rows=options.max_rows) if sandbox is not None else None
             return draft, guarded, result, repairs
         except (InvalidSQLError, UnsafeSQLError, ExecutionError) as exc:
@@ -342,7 +331,9 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         timings["check"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         notes: list[str] = []
-        narration, receipts, narrated_by = None, [], None
+        narration: str | None = None
+        receipts: list[Receipt] = []
+        narrated_by: str | None = None
         if options.narrate:
             narration, receipts, narrated_by = narrate_grounded(question, draft, guarded, result, catalog, backend,
                                                                 options, usage, warnings, notes)

@@ -1,5 +1,8 @@
 """The front door: one data source opened with one set of settings.
 
+The pipeline's heavy parts (sqlglot, the answer modules) are imported by the jobs that need
+them, so `Workspace.open(warm=True)` starts the sandbox worker before they load.
+
 `Workspace.open(settings | **overrides)` makes the catalog, backend, sandbox and audit log once
 (each when first needed) and offers the jobs: `ask`, `sql`, `chat`, `report`, `pin` and `eval`.
 The CLI, the tests, the benchmarks and the MCP server all go through it.
@@ -22,12 +25,12 @@ from nl2sql.core.config import Settings, load_settings, override
 from nl2sql.data.annotations import find_annotation_file
 from nl2sql.data.build import build_catalog
 from nl2sql.data.sources import DataSource, resolve
-from nl2sql.jobs.ask import Answer, AskOptions, Pipeline, SqlRun, ask, check_question, run_sql
 from nl2sql.safety.sandbox import Sandbox, limits_from
 
 if TYPE_CHECKING:
     from nl2sql.backends.base import Backend
     from nl2sql.data.catalog import Catalog
+    from nl2sql.jobs.ask import Answer, AskOptions, Pipeline, SqlRun
     from nl2sql.jobs.chat import Chat, Session
     from nl2sql.jobs.evaluate.questions import EvalItem
     from nl2sql.jobs.evaluate.run import EvalConfig, ItemResult
@@ -47,16 +50,20 @@ class Workspace:
         self.problems: list[str] = []  # bookkeeping that failed on the side (caches, history): warnings
 
     @classmethod
-    def open(cls, settings: Settings | None = None, /, *, backend: Callable[[], Backend] | None = None,
+    def open(cls, settings: Settings | None = None, /, *, backend: str | Callable[[], Backend] | None = None,
              warm: bool = False, **overrides: Any) -> Workspace:
         """A workspace for `settings` (default: flags > environment > nl2sql.toml > defaults) with
-        `overrides` on top; `backend` makes the backend (tests pass a fake); `warm` starts the
-        sandbox worker at once, so it loads the data while the caller does other work."""
+        `overrides` on top. `backend` is a backend name ('offline', 'openai', 'auto') or a function
+        that makes one (tests pass a fake). `warm` starts the sandbox worker at once, so it loads
+        the data while the caller does other work."""
+        factory = backend if callable(backend) else None
+        if isinstance(backend, str):
+            overrides["backend"] = backend
         if settings is None:
             settings = load_settings({k: v for k, v in overrides.items() if v is not None})
         elif overrides:
             settings = override(settings, **overrides)
-        workspace = cls(settings, backend)
+        workspace = cls(settings, factory)
         if warm:
             workspace.sandbox.launch()
         return workspace
@@ -104,6 +111,8 @@ class Workspace:
 
     def options(self, **changes: Any) -> AskOptions:
         """The ask options the settings give, with `changes` on top."""
+        from nl2sql.jobs.ask import AskOptions
+
         s = self.settings
         base = AskOptions(max_rows=s.max_rows, max_repairs=s.max_repairs, privacy=s.privacy, budget_usd=s.budget,
                           max_tokens=s.max_tokens, moderation=s.moderation, prices=dict(s.prices), as_of=s.as_of)
@@ -111,6 +120,8 @@ class Workspace:
 
     def pipeline(self, **changes: Any) -> Pipeline:
         """The catalog, sandbox, options (with `changes`) and audit log, for a job that asks."""
+        from nl2sql.jobs.ask import Pipeline
+
         return Pipeline(self.catalog, self.sandbox, self.options(**changes), self.audit)
 
     # -- the jobs ---------------------------------------------------------------------------------------
@@ -118,12 +129,17 @@ class Workspace:
     def ask(self, question: str, *, instructions: str | None = None, chart_type: str | None = None,
             sql_only: bool = False) -> Answer:
         """Answer a question: SQL written, guarded, run, checked, narrated and charted (DESIGN §2)."""
+        from nl2sql.core.text import check_question
+        from nl2sql.jobs.ask import ask
+
         question = check_question(question)
         return ask(question, catalog=self.catalog, backend=self.backend, sandbox=None if sql_only else self.sandbox,
                    options=self.options(instructions=instructions, chart_type=chart_type), audit=self.audit)
 
     def sql(self, text: str, *, check: bool = False) -> SqlRun:
         """Run your own SQL through the same guard and sandbox (`check`: guard only)."""
+        from nl2sql.jobs.ask import run_sql
+
         return run_sql(text, self.catalog, None if check else self.sandbox, self.settings.max_rows)
 
     def chat(self, session: Session | None = None) -> Chat:

@@ -86,7 +86,7 @@ def impossible_shares(result: Result) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse(sql: str) -> exp.Expression | None:
+def _parse(sql: str) -> exp.Expr | None:
     """The query's syntax tree, or None (a check that cannot parse stays silent)."""
     try:
         return sqlglot.parse_one(sql, read="duckdb")
@@ -131,7 +131,7 @@ def _key(table: Table) -> str | None:
 
 def _run(sql: str, catalog: Catalog, sandbox: Sandbox, max_rows: int = 100) -> list[tuple[Any, ...]] | None:
     try:
-        return sandbox.run(guard(sql, catalog, max_rows), max_rows=max_rows).rows
+        return sandbox.run(guard(sql, catalog, max_rows, parse_here=False), max_rows=max_rows).rows
     except Nl2SqlError as exc:  # a check never fails the answer
         log.debug("check query failed: %s", exc.message)
         return None
@@ -193,7 +193,7 @@ def fan_out(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
 
 def _literal_filters(select: exp.Select, scope: dict[str, Table]) -> list[tuple[Table, str, str]]:
     """(table, column, value) for each `column = 'text'` / `column IN ('a', 'b')` filter."""
-    found = []
+    found: list[tuple[Table, str, str]] = []
     where = select.args.get("where")
     if where is None:
         return found
@@ -238,7 +238,7 @@ def empty_result(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
     return out
 
 
-def _date_ranges(tree: exp.Expression, catalog: Catalog) -> list[str]:
+def _date_ranges(tree: exp.Expr, catalog: Catalog) -> list[str]:
     """When nothing else explains an empty result: the period the date filters cover vs the data's."""
     out = []
     for select in tree.find_all(exp.Select):

@@ -15,14 +15,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
-from nl2sql.core.errors import InvalidSQLError, UnsafeSQLError, did_you_mean, short_error
+from nl2sql.core.errors import InvalidSQLError, UnsafeSQLError, did_you_mean
+from nl2sql.safety.parse import check_one_select
 
 if TYPE_CHECKING:
     from nl2sql.data.catalog import Catalog
@@ -45,7 +45,7 @@ ArrayOverlaps JSONExtract JSONExtractScalar JSONBExtract JSONPath JSONPathKey JS
 JSONPathSubscript JSONPathWildcard WithinGroup Distance Cube Rollup GroupingSets Concat IgnoreNulls
 RespectNulls HavingMax Pivot PivotAlias ToNumber Columns TimeUnit Extract AtTimeZone
 """.split()
-ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
+ALLOWED_NODES: frozenset[type[exp.Expr]] = frozenset(
     getattr(exp, n) for n in _NODE_NAMES if isinstance(getattr(exp, n, None), type)
 )
 
@@ -94,18 +94,17 @@ count_distinct approx_distinct variance_pop stddev_pop safe_divide std_dev
 # the allow-list above holds both spellings of the functions it allows.
 _FUNC_ALIASES = {"arrayagg": "array_agg", "groupconcat": "string_agg"}
 
-_PARSER_LOCK = threading.Lock()
-_PARSER_CON: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
 class GuardedSQL:
-    """SQL that passed L1 and L2: `sql` is the exact text that may run."""
+    """SQL that passed L1 (and L2, unless `parsed` is False): `sql` is the exact text that may run."""
 
     sql: str
     original: str
     tables: tuple[str, ...] = ()
     limit: int | None = None  # the row cap added or lowered by the guard, if any
+    parsed: bool = False  # L2 done in this process; otherwise the worker does it right before running
 
 
 def _refuse(what: str, why: str, hint: str | None = None) -> UnsafeSQLError:
@@ -120,7 +119,7 @@ def _function_name(node: exp.Func) -> str:
     return _FUNC_ALIASES.get(name, name)
 
 
-def _statement_kind(node: exp.Expression) -> str:
+def _statement_kind(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     return {"Summarize": "SUMMARIZE", "Show": "SHOW", "Use": "USE", "Set": "SET", "Pragma": "PRAGMA",
@@ -130,7 +129,7 @@ def _statement_kind(node: exp.Expression) -> str:
         type(node).__name__, type(node).__name__.upper())
 
 
-def _split_statements(sql: str) -> list[exp.Expression]:
+def _split_statements(sql: str) -> list[exp.Expr]:
     try:
         trees = sqlglot.parse(sql, read="duckdb")
     except ParseError as exc:
@@ -145,7 +144,7 @@ def _split_statements(sql: str) -> list[exp.Expression]:
     return [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
 
 
-def _check_nodes(tree: exp.Expression) -> None:
+def _check_nodes(tree: exp.Expr) -> None:
     for node in tree.walk():
         if type(node) in ALLOWED_NODES:
             continue
@@ -166,7 +165,7 @@ def _check_nodes(tree: exp.Expression) -> None:
                       "It is not on nl2sql's allow-list of read-only query constructs.")
 
 
-def _cte_names(tree: exp.Expression) -> set[str]:
+def _cte_names(tree: exp.Expr) -> set[str]:
     names: set[str] = set()
     for with_ in tree.find_all(exp.With):
         if with_.args.get("recursive"):
@@ -176,7 +175,7 @@ def _cte_names(tree: exp.Expression) -> set[str]:
     return names
 
 
-def _check_tables(tree: exp.Expression, catalog: Catalog) -> list[str]:
+def _check_tables(tree: exp.Expr, catalog: Catalog) -> list[str]:
     ctes = _cte_names(tree)
     used: list[str] = []
     for table in tree.find_all(exp.Table):
@@ -191,13 +190,14 @@ def _check_tables(tree: exp.Expression, catalog: Catalog) -> list[str]:
         name = this.name
         if name.lower() in ctes:
             continue
-        if catalog.table(name) is None:
+        known = catalog.table(name)
+        if known is None:
             looks_like_path = "/" in name or "." in name or "\\" in name or ":" in name
             if looks_like_path:
                 raise _refuse(f"reading the file {name!r}", "Queries may only read the catalog's tables.")
             raise InvalidSQLError(f"Unknown table '{name}'.", hint=did_you_mean(name, catalog.table_names)
                                   or f"Tables: {', '.join(catalog.table_names)}.")
-        used.append(catalog.table(name).name)  # type: ignore[union-attr]
+        used.append(known.name)
     return sorted(set(used))
 
 
@@ -225,7 +225,7 @@ class _Components:
             self.union(idx[0], i)
 
 
-def _check_joins(tree: exp.Expression, catalog: Catalog) -> None:
+def _check_joins(tree: exp.Expr, catalog: Catalog) -> None:
     """Refuse POSITIONAL joins and cartesian products of large tables (DoS, not analysis)."""
     for select in tree.find_all(exp.Select):
         joins = select.args.get("joins") or []
@@ -265,18 +265,18 @@ def _check_joins(tree: exp.Expression, catalog: Catalog) -> None:
                           hint="Add an ON condition that links the tables, e.g. ON a.id = b.a_id.")
 
 
-def _source_rows(source: exp.Expression | None, catalog: Catalog) -> int:
+def _source_rows(source: exp.Expr | None, catalog: Catalog) -> int:
     if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
         table = catalog.table(source.name)
         return table.row_count if table else 1
     return 1  # derived tables, CTEs and VALUES: their size is not known here; L4 limits them
 
 
-def _check_columns(tree: exp.Expression, catalog: Catalog) -> None:
+def _check_columns(tree: exp.Expr, catalog: Catalog) -> None:
     """Unknown columns -> InvalidSQLError with a suggestion (sqlglot's optimizer qualifies them)."""
     from sqlglot.optimizer.qualify import qualify
 
-    schema = {t.name: {c.name: c.type for c in t.columns} for t in catalog.tables}
+    schema: dict[str, object] = {t.name: {c.name: c.type for c in t.columns} for t in catalog.tables}
     try:
         qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=True,
                 quote_identifiers=False, identify=False)
@@ -299,7 +299,7 @@ def _check_columns(tree: exp.Expression, catalog: Catalog) -> None:
         return
 
 
-def _with_limit(text: str, tree: exp.Expression, cap: int) -> tuple[str, int | None]:
+def _with_limit(text: str, tree: exp.Expr, cap: int) -> tuple[str, int | None]:
     """Add or lower the outermost LIMIT without letting sqlglot rewrite the query text."""
     limit = tree.args.get("limit")
     if limit is None and isinstance(tree, exp.Subquery | exp.Paren):
@@ -332,40 +332,16 @@ def _strip(text: str) -> str:
     return stripped
 
 
-def _duckdb_parser() -> Any:
-    """An empty, locked in-memory connection used only to parse (never to run) SQL."""
-    global _PARSER_CON
-    if _PARSER_CON is None:
-        import duckdb
-
-        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": "false",
-                                                 "autoload_known_extensions": "false"})
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        _PARSER_CON = con
-    return _PARSER_CON
-
-
 def duckdb_agrees(text: str) -> None:
     """L2: DuckDB's own parser must see exactly one SELECT statement in `text`."""
-    import duckdb
-
-    with _PARSER_LOCK:
-        try:
-            statements = _duckdb_parser().extract_statements(text)
-        except duckdb.Error as exc:
-            raise InvalidSQLError(f"DuckDB cannot parse the SQL: {short_error(exc)}",
-                                  hint="Check the syntax; DuckDB's SQL dialect is expected.") from None
-    if len(statements) != 1:
-        raise _refuse(f"{len(statements)} statements", "DuckDB's parser sees more than one statement here, "
-                      "and only one query may run.")
-    kind = statements[0].type
-    if kind != duckdb.StatementType.SELECT:
-        raise _refuse(f"a {kind.name} statement", "DuckDB's parser does not see a plain SELECT.")
+    check_one_select(text)
 
 
-def guard(sql: str, catalog: Catalog, max_rows: int = 1000) -> GuardedSQL:
+def guard(sql: str, catalog: Catalog, max_rows: int = 1000, parse_here: bool = True) -> GuardedSQL:
     """Prove `sql` is one read-only query over `catalog`'s tables (L1 + L2) and cap its rows.
+
+    With `parse_here=False`, L2 is left to the sandbox worker that runs the query: it parses the
+    same text with DuckDB right before executing it, and refuses it otherwise.
 
     The row cap is `max_rows + 1`, so the sandbox can tell a result was truncated.
     """
@@ -395,5 +371,6 @@ def guard(sql: str, catalog: Catalog, max_rows: int = 1000) -> GuardedSQL:
     _check_joins(tree, catalog)
     _check_columns(tree, catalog)
     final, cap = _with_limit(text, tree, max_rows + 1)
-    duckdb_agrees(final)
-    return GuardedSQL(sql=final, original=sql, tables=tuple(tables), limit=cap)
+    if parse_here:
+        duckdb_agrees(final)
+    return GuardedSQL(sql=final, original=sql, tables=tuple(tables), limit=cap, parsed=parse_here)

@@ -22,11 +22,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nl2sql.core.errors import DataSourceError, ExecutionError, QueryTimeoutError
+from nl2sql.core.errors import DataSourceError, ExecutionError, InvalidSQLError, QueryTimeoutError, UnsafeSQLError
 from nl2sql.core.values import Result, parse_size
 from nl2sql.data.sources import DataSource
 from nl2sql.safety.worker import receive, send
@@ -73,6 +74,7 @@ class Sandbox:
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
         self._ready = False
+        self._lock = threading.Lock()
         self.restarts = 0
 
     def __enter__(self) -> Sandbox:
@@ -138,7 +140,14 @@ class Sandbox:
         return 0
 
     def run(self, query: GuardedSQL, max_rows: int | None = None) -> Result:
-        """Run guarded SQL; return capped rows. Raises QueryTimeoutError or ExecutionError."""
+        """Run guarded SQL; return capped rows. Raises QueryTimeoutError or ExecutionError.
+
+        Threads may share a sandbox: its one worker runs one query at a time.
+        """
+        with self._lock:
+            return self._run(query, max_rows)
+
+    def _run(self, query: GuardedSQL, max_rows: int | None) -> Result:
         from nl2sql.safety.guard import GuardedSQL  # here, not at the top: importing sqlglot costs start-up
 
         if not isinstance(query, GuardedSQL):
@@ -146,8 +155,8 @@ class Sandbox:
         self.start()
         assert self._proc is not None and self._proc.stdin is not None
         rows_cap = self.limits.max_rows if max_rows is None else max_rows
-        request = {"sql": query.sql, "max_rows": rows_cap, "max_cell": self.limits.max_cell_chars,
-                   "max_bytes": self.limits.max_result_bytes}
+        request = {"sql": query.sql, "parsed": query.parsed, "max_rows": rows_cap,
+                   "max_cell": self.limits.max_cell_chars, "max_bytes": self.limits.max_result_bytes}
         started = time.monotonic()
         try:
             send(self._proc.stdin, request)
@@ -192,6 +201,9 @@ class Sandbox:
                 raise QueryTimeoutError(
                     f"The query needed more than the {self.limits.memory_limit} memory limit.",
                     hint="Aggregate more, select fewer columns, or raise --memory-limit.")
+            if reply.get("kind") in ("UnsafeSQLError", "InvalidSQLError"):
+                cls = UnsafeSQLError if reply["kind"] == "UnsafeSQLError" else InvalidSQLError
+                raise cls(reply["error"], hint=reply.get("hint"))
             raise ExecutionError(f"DuckDB could not run the query: {reply['error']}",
                                  hint="Check the column types and functions the query uses.")
         return Result(columns=reply["columns"], rows=reply["rows"], truncated=reply["truncated"],
@@ -204,8 +216,9 @@ class Sandbox:
             with contextlib.suppress(Exception):
                 self._proc.wait(timeout=5)
             for stream in (self._proc.stdin, self._proc.stdout):
-                with contextlib.suppress(Exception):
-                    stream.close()  # type: ignore[union-attr]
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
             self._proc = None
             self._ready = False
             self.restarts += 1
@@ -214,13 +227,11 @@ class Sandbox:
             self._tmp = None
 
     def close(self) -> None:
-        """Stop the worker and remove its temp directory."""
-        if self._proc is not None and self._proc.poll() is None and self._proc.stdin is not None:
-            with contextlib.suppress(Exception):
-                self._proc.stdin.close()
-                self._proc.wait(timeout=2)
+        """Stop the worker (it holds nothing to save: the data is read-only) and remove its temp directory."""
+        running = self._proc is not None
         self._kill()
-        self.restarts = max(0, self.restarts - 1)
+        if running:
+            self.restarts -= 1  # a close is no restart
 
 
 def limits_from(settings: Settings) -> Limits:

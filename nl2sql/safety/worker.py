@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nl2sql.core.errors import DataSourceError, short_error
+from nl2sql.core.errors import DataSourceError, InvalidSQLError, UnsafeSQLError, short_error
+from nl2sql.safety.parse import check_one_select
 
 POLL_SECONDS = 0.05
 
@@ -100,6 +101,11 @@ def _approx_size(value: Any) -> int:
 def _execute(con: Any, request: dict[str, Any]) -> dict[str, Any]:
     import duckdb
 
+    try:
+        if not request.get("parsed"):
+            check_one_select(request["sql"])  # L2, on the very text about to run
+    except (UnsafeSQLError, InvalidSQLError) as exc:
+        return {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
     try:
         cursor = con.execute(request["sql"])
         columns = [(d[0], str(d[1])) for d in cursor.description or []]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import Browser, PageReport, unavailable_reason
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # What the test looks for in the report's markup, in one place. Today's markup has
 # <div class="summary"> (no id) and <div class="alert"> for each alert, the first one inside the

@@ -13,8 +13,9 @@ import datetime as dt
 import difflib
 import re
 
-from nl2sql.backends.offline.lexicon import CJK, Lexicon, Term, singular, tokens
+from nl2sql.backends.offline.lexicon import CJK, Lexicon, Term, column_of, metric_of, singular, table_of, tokens
 from nl2sql.core.errors import RefusalError
+from nl2sql.data.catalog import Catalog, Column
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -392,39 +393,39 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
     agg_before = {}
     before_words: dict[int, list[str]] = {}
     previous_end = 0
-    for m in matches:
+    for hit in matches:
         # only the words since the previous term qualify this one ("average discount by category")
-        before = text[max(previous_end, m.start - 30): m.start].split()
-        before_words[m.start] = before
-        previous_end = m.end
+        before = text[max(previous_end, hit.start - 30): hit.start].split()
+        before_words[hit.start] = before
+        previous_end = hit.end
         agg = next((AGG_WORDS[w] for w in reversed(before[-3:]) if w in AGG_WORDS), None)
         if agg:
-            agg_before[m.start] = agg
+            agg_before[hit.start] = agg
         count_words = r"(how many|number of|count of|count|num)\s*(distinct|unique|different)?\s*$"
         if re.search(count_words, " ".join(before[-4:])):
-            agg_before[m.start] = "count_distinct" if re.search(r"distinct|unique|different", " ".join(before[-2:])) \
+            agg_before[hit.start] = "count_distinct" if re.search(r"distinct|unique|different", " ".join(before[-2:])) \
                 else "count"
-        if any(c in text[max(0, m.start - 4): m.start] for c in ("平均",)):
-            agg_before[m.start] = "avg"
-        if re.search(r"(多少|几个|多少个)\s*$", text[max(0, m.start - 4): m.start]):
-            agg_before[m.start] = "count"
+        if any(c in text[max(0, hit.start - 4): hit.start] for c in ("平均",)):
+            agg_before[hit.start] = "avg"
+        if re.search(r"(多少|几个|多少个)\s*$", text[max(0, hit.start - 4): hit.start]):
+            agg_before[hit.start] = "count"
     values: dict[tuple[str, str], list[str]] = {}
     entity_tables: list[str] = []
     entity_roles: list[tuple[str, bool]] = []  # (table, preceded by a breakdown word)
     pending: list[tuple[list[Term], bool]] = []  # dimension candidates, with the same flag
     agg_choices: list[tuple[Measure, list[Term]]] = []  # same-named columns an aggregate may mean
     ambiguous_values: list[list[Term]] = []  # a value found in several columns, resolved by the measure
-    for position, m in enumerate(matches):
+    for position, hit in enumerate(matches):
         following = matches[position + 1] if position + 1 < len(matches) else None
-        adjacent = following is not None and all(w in STOP for w in text[m.end: following.start].split())
-        kinds = {t.kind for t in m.terms}
-        metric_terms = [t for t in m.terms if t.kind == "metric"]
-        value_terms = [t for t in m.terms if t.kind == "value"]
-        column_terms = [t for t in m.terms if t.kind == "column"]
-        table_terms = [t for t in m.terms if t.kind == "table"]
-        agg = agg_before.get(m.start)
-        before = before_words.get(m.start, [])
-        if (m.text.endswith("ed") or never) and table_terms and agg is None:
+        adjacent = following is not None and all(w in STOP for w in text[hit.end: following.start].split())
+        kinds = {t.kind for t in hit.terms}
+        metric_terms = [t for t in hit.terms if t.kind == "metric"]
+        value_terms = [t for t in hit.terms if t.kind == "value"]
+        column_terms = [t for t in hit.terms if t.kind == "column"]
+        table_terms = [t for t in hit.terms if t.kind == "table"]
+        agg = agg_before.get(hit.start)
+        before = before_words.get(hit.start, [])
+        if (hit.text.endswith("ed") or never) and table_terms and agg is None:
             # a verb ("ordered", "purchased") names the related table, not a measure
             entity_tables.append(str(table_terms[0].table))
             continue
@@ -448,7 +449,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
             values.setdefault((str(t.table), str(t.column)), []).append(str(t.value))
             continue
         prior = matches[position - 1] if position > 0 else None
-        if m.text in CN_COUNT and prior is not None and prior.end == m.start and any(
+        if hit.text in CN_COUNT and prior is not None and prior.end == hit.start and any(
                 t.kind == "table" for t in prior.terms):
             # "客户数量": the number of customers
             table = next(str(t.table) for t in prior.terms if t.kind == "table")
@@ -466,7 +467,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
             if adjacent and following is not None and any(
                     t.kind == "value" and (t.table, t.column) in own for t in following.terms):
                 continue  # "the city of San Francisco": the column only introduces its value
-            if prior is not None and all(w in STOP for w in text[prior.end: m.start].split()) and any(
+            if prior is not None and all(w in STOP for w in text[prior.end: hit.start].split()) and any(
                     t.kind == "value" and (t.table, t.column) in own for t in prior.terms):
                 continue  # "the web channel": the column only names the value's column
             if agg == "count_distinct" or (agg == "count" and not table_terms):
@@ -474,7 +475,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
                 plan.measures.append(Measure("agg", label=f"distinct_{c.column}", agg="count_distinct", table=c.table,
                                              column=c.column))
                 continue
-            comp = next((x for x in comparisons if 0 < x[0] - m.end <= 3), None)
+            comp = next((x for x in comparisons if 0 < x[0] - hit.end <= 3), None)
             if comp is not None:
                 numeric = [c for c in cols if _col(catalog, c).is_numeric]
                 if numeric:
@@ -486,7 +487,7 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
                 continue
             # a dimension, resolved once the measure's tables are known
             pending.append((cols, bool(re.search(BREAKDOWN, " ".join(before[-3:])) or
-                                       re.search(CJK_BREAKDOWN, text[max(0, m.start - 3): m.start]))))
+                                       re.search(CJK_BREAKDOWN, text[max(0, hit.start - 3): hit.start]))))
             continue
         if table_terms:
             entity_tables.append(str(table_terms[0].table))
@@ -576,55 +577,51 @@ def plan_question(question: str, lexicon: Lexicon, latest: dt.date | None, previ
     return plan
 
 
-def _col(catalog: object, term: Term):  # type: ignore[no-untyped-def]
-    from nl2sql.backends.offline.lexicon import column_of
-
-    return column_of(catalog, str(term.table), str(term.column))  # type: ignore[arg-type]
+def _col(catalog: Catalog, term: Term) -> Column:
+    return column_of(catalog, str(term.table), str(term.column))
 
 
-def measure_table_names(plan: Plan, catalog: object) -> list[str]:
+def measure_table_names(plan: Plan, catalog: Catalog) -> list[str]:
     """The tables the plan's measures read (metric expressions and filters included)."""
-    from nl2sql.backends.offline.lexicon import metric_of
-
     names: list[str] = []
     for m in plan.measures:
         if m.kind == "metric":
-            metric = metric_of(catalog, str(m.metric))  # type: ignore[arg-type]
+            metric = metric_of(catalog, str(m.metric))
             text = f"{metric.sql} {metric.filter or ''}"
-            tables = catalog.tables  # type: ignore[attr-defined]
+            tables = catalog.tables
             names += [t.name for t in tables if re.search(rf"\b{re.escape(t.name)}\.", text)]
         elif m.table:
             names.append(m.table)
     return list(dict.fromkeys(names))
 
 
-def _pick_column(cols: list[Term], measure_tables: list[str], catalog: object) -> tuple[str, str] | None:
+def _pick_column(cols: list[Term], measure_tables: list[str], catalog: Catalog) -> tuple[str, str] | None:
     """Among same-named columns, the one in a measure table, else the one nearest to them."""
 
     names = {str(c.column).lower() for c in cols}
     for table in measure_tables:  # "渠道" names orders.channel; marketing spend has a channel too
-        t = catalog.table(table)  # type: ignore[attr-defined]
-        for column in t.columns if t is not None else []:
+        found = catalog.table(table)
+        if found is None:
+            continue
+        for column in found.columns:
             if column.name.lower() in names:
-                return (t.name, column.name)
+                return (found.name, column.name)
 
     for c in cols:
         if c.table in measure_tables:
             return (str(c.table), str(c.column))
     best: tuple[int, tuple[str, str]] | None = None
     for c in cols:
-        for t in measure_tables[:1]:
-            path = catalog.join_path(t, str(c.table))  # type: ignore[arg-type]
+        for name in measure_tables[:1]:
+            path = catalog.join_path(name, str(c.table))
             if path and (best is None or len(path) < best[0]):
                 best = (len(path), (str(c.table), str(c.column)))
     return best[1] if best else None
 
 
-def _label_column(catalog: object, table: str) -> str:
+def _label_column(catalog: Catalog, table: str) -> str:
     """The column that names a table's rows: a text column called *name* or *title*."""
-    from nl2sql.backends.offline.lexicon import table_of
-
-    t = table_of(catalog, table)  # type: ignore[arg-type]
+    t = table_of(catalog, table)
     text = [c for c in t.columns if c.is_text]  # shown to the user only: no model sees offline results
     for c in text:
         if "name" in c.name.lower() or "title" in c.name.lower():
@@ -633,13 +630,13 @@ def _label_column(catalog: object, table: str) -> str:
     return (text[0] if text else ids[0] if ids else t.columns[0]).name
 
 
-def join_path_exists(catalog: object, a: str, b: str) -> bool:
+def join_path_exists(catalog: Catalog, a: str, b: str) -> bool:
     """True when a relationship path joins a and b."""
 
-    return bool(catalog.join_path(a, b))  # type: ignore[arg-type]
+    return bool(catalog.join_path(a, b))
 
 
-def _between(catalog: object, tables: set[str]) -> set[str]:
+def _between(catalog: Catalog, tables: set[str]) -> set[str]:
     """Tables on the join paths between the given tables (they join the query anyway)."""
 
     names = sorted(tables)
@@ -647,7 +644,7 @@ def _between(catalog: object, tables: set[str]) -> set[str]:
     for a in names:
         for b in names:
             if a < b:
-                out.update(catalog.join_path(a, b))  # type: ignore[arg-type]
+                out.update(catalog.join_path(a, b))
     return out
 
 
@@ -659,7 +656,7 @@ def _resolve_values(plan: Plan, ambiguous: list[list[Term]], measure_tables: lis
         if choice is None:
             raise _refuse(question, [], lexicon, why=f"'{terms[0].value}' is a value of several columns and none "
                           "joins the measure")
-        wanted = [str(t.value) for t in terms if (t.table, t.column) == choice]
+        wanted: list[object] = [str(t.value) for t in terms if (t.table, t.column) == choice]
         existing = next((f for f in plan.filters if (f.table, f.column) == choice), None)
         if existing is not None:
             existing.values = list(dict.fromkeys([*existing.values, *wanted]))

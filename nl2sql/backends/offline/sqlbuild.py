@@ -30,7 +30,7 @@ def _relationship(catalog: Catalog, a: str, b: str) -> Relationship:
                        "annotation file, or use --backend openai.")
 
 
-def _on(r: Relationship) -> exp.Expression:
+def _on(r: Relationship) -> exp.Expr:
     return exp.EQ(this=_col(r.from_table, r.from_column), expression=_col(r.to_table, r.to_column))
 
 
@@ -47,7 +47,7 @@ def _date_column(plan: Plan, catalog: Catalog, measure_tables: list[str]) -> tup
     return table, column
 
 
-def _literal(value: object) -> exp.Expression:
+def _literal(value: object) -> exp.Expr:
     if isinstance(value, float) and value.is_integer():
         return exp.Literal.number(int(value))
     if isinstance(value, int | float):
@@ -55,7 +55,7 @@ def _literal(value: object) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _date(d: dt.date) -> exp.Expression:
+def _date(d: dt.date) -> exp.Expr:
     return exp.cast(exp.Literal.string(d.isoformat()), exp.DataType.build("DATE"))
 
 
@@ -87,10 +87,10 @@ def build_sql(plan: Plan, catalog: Catalog) -> tuple[str, list[str]]:
             if b not in joined:
                 query = query.join(exp.to_table(b), on=_on(_relationship(catalog, a, b)), join_type="inner")
                 joined.append(b)
-    group: list[exp.Expression] = []
+    group: list[exp.Expr] = []
     if date_col and (plan.grain or plan.compare_years):
         if plan.compare_years and not plan.grain:
-            expr: exp.Expression = exp.func("year", _col(*date_col))
+            expr: exp.Expr = exp.func("year", _col(*date_col))
             alias = "year"
         else:
             grain = GRAIN_NAMES[plan.grain or "month"]
@@ -105,7 +105,7 @@ def build_sql(plan: Plan, catalog: Catalog) -> tuple[str, list[str]]:
         query = query.select(exp.alias_(_col(table, column), alias))
         group.append(_col(table, column))
     filtered_columns = {f"{f.table}.{f.column}".lower() for f in plan.filters}
-    measure_exprs: list[exp.Expression] = []
+    measure_exprs: list[exp.Expr] = []
     for m in plan.measures:
         if m.kind == "metric":
             metric = metric_of(catalog, str(m.metric))
@@ -162,7 +162,7 @@ def build_sql(plan: Plan, catalog: Catalog) -> tuple[str, list[str]]:
     return query.sql(dialect="duckdb"), assumptions
 
 
-def _filter(f: object) -> exp.Expression:
+def _filter(f: object) -> exp.Expr:
     column = _col(f.table, f.column)  # type: ignore[attr-defined]
     values = f.values  # type: ignore[attr-defined]
     if f.op == "in":  # type: ignore[attr-defined]

@@ -242,7 +242,7 @@ def _nth_one(text: str, it: _Item, as_of: date) -> _Item:
         elif z := _rx(zh.NTH_SUFFIX).match(text, it.end):
             unit, span = _ZH_UNITS[z.group("u")], (it.start, z.end())
             how = {"第": "nth", "前": "first", "头": "first"}.get(z.group("k") or "", "last")
-            n = zh.number(z.group("n") or z.group("ln") or "一")
+            n = zh.number(z.group("n") or z.group("ln") or "一") or 0
         else:
             break
         p = _period(it, as_of)
@@ -259,7 +259,7 @@ def _yearless(spec: tuple | None) -> bool:
 
 def _pair(a: _Item, b: _Item, as_of: date) -> tuple[Period | None, Period | None]:
     """Both ends of 'X to Y'; a side with no year takes the other's ('January to March 2025', '1月到3月')."""
-    if _yearless(b.spec) and not _yearless(a.spec):
+    if b.spec is not None and _yearless(b.spec) and not _yearless(a.spec):
         pa = _period(a, as_of)
         if pa is None:
             return None, None
@@ -267,7 +267,7 @@ def _pair(a: _Item, b: _Item, as_of: date) -> tuple[Period | None, Period | None
         if pb is not None and pb.start < pa.start:
             pb = resolve((*b.spec[:-1], pa.start.year + 1), as_of)
         return pa, pb
-    if _yearless(a.spec):
+    if a.spec is not None and _yearless(a.spec):
         pb = _period(b, as_of)
         if pb is None:
             return None, None
@@ -317,7 +317,8 @@ def _open_kind(text: str, it: _Item, floor: int) -> tuple[str, int, int] | None:
     plain_from = pre and (pre.group("z") == "从" or (pre.group("w") or "").lower() == "from")
     if plain_from and not ks and (it.spec or ("",))[0] in ("year", "rel", "lastn", "todate", "nextn"):
         return None  # 'orders from last year', 'data from 2024': 'from' is 'in' here
-    return kind, (pre.start() if kp else it.start), (suf.end() if ks else it.end)
+    start = pre.start() if kp and pre else it.start
+    return kind, start, (suf.end() if ks and suf else it.end)
 
 
 def _open(text: str, it: _Item, floor: int, as_of: date) -> _Item:

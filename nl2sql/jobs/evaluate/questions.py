@@ -37,7 +37,7 @@ def load_questions(path: Path) -> list[EvalItem]:
             continue
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise UsageError(f"{path}, line {number}: not valid JSON ({exc.msg}).",
                              hint="Each line must be one JSON object.") from None
         if not isinstance(data, dict) or not isinstance(data.get("question"), str) or not data["question"].strip():

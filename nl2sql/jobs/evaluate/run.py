@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,6 @@ from typing import Any
 
 from nl2sql.backends.base import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.core.errors import Nl2SqlError, RefusalError, UsageError
-from nl2sql.core.values import Result
 from nl2sql.data.annotations import find_annotation_file
 from nl2sql.data.build import build_catalog
 from nl2sql.data.catalog import Catalog
@@ -27,7 +25,7 @@ from nl2sql.data.sources import resolve
 from nl2sql.jobs.ask import AskOptions, ask
 from nl2sql.jobs.evaluate.compare import asks_for_order, results_match
 from nl2sql.jobs.evaluate.questions import EvalItem
-from nl2sql.safety.guard import GuardedSQL, guard
+from nl2sql.safety.guard import guard
 from nl2sql.safety.sandbox import Limits, Sandbox
 
 
@@ -100,7 +98,7 @@ class GoldBackend:
     """A pseudo-backend that answers with the gold SQL: checks the harness scores 100 % on itself."""
 
     name = "gold"
-    model = None
+    model: str | None = None
     stateful = False
     can_moderate = False
 
@@ -134,18 +132,6 @@ class EvalConfig:
     make_backend: Callable[[], Backend]
 
 
-class _LockedSandbox:
-    """A sandbox shared by eval threads: one query at a time through its worker."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self.lock = threading.Lock()
-
-    def run(self, query: GuardedSQL, max_rows: int | None = None) -> Result:
-        with self.lock:
-            return self.sandbox.run(query, max_rows=max_rows)
-
-
 def db_path_for(item: EvalItem, db: Path) -> Path:
     """The database of an item: --db itself (a file) or <db>/<item.db>.duckdb (a folder)."""
     if db.is_dir() and item.db:
@@ -162,13 +148,13 @@ class _Database:
     """One database of an eval: its catalog, a shared sandbox, and its gold results (computed once)."""
 
     catalog: Catalog
-    sandbox: _LockedSandbox
+    sandbox: Sandbox
     max_rows: int
     gold: dict[int, list[list[tuple[Any, ...]]]] = dataclasses.field(default_factory=dict)
 
     def gold_rows(self, item: EvalItem) -> list[list[tuple[Any, ...]]]:
         if item.line not in self.gold:
-            self.gold[item.line] = [self.sandbox.run(guard(g, self.catalog, self.max_rows),
+            self.gold[item.line] = [self.sandbox.run(guard(g, self.catalog, self.max_rows, parse_here=False),
                                                      max_rows=self.max_rows).rows for g in item.gold_sql]
         return self.gold[item.line]
 
@@ -181,7 +167,7 @@ def _open_databases(paths: list[Path], schema: str | None, schemas_dir: str | No
             source = resolve(path)
             catalog = build_catalog(source, find_annotation_file(source.name, schema, schemas_dir), None,
                                     use_cache=False)
-            databases[path] = _Database(catalog, _LockedSandbox(Sandbox(source, limits)), limits.max_rows)
+            databases[path] = _Database(catalog, Sandbox(source, limits), limits.max_rows)
     except BaseException:
         _close(databases)
         raise
@@ -190,7 +176,7 @@ def _open_databases(paths: list[Path], schema: str | None, schemas_dir: str | No
 
 def _close(databases: dict[Path, _Database]) -> None:
     for database in databases.values():
-        database.sandbox.sandbox.close()
+        database.sandbox.close()
 
 
 def _score(item: EvalItem, config: EvalConfig, db: _Database) -> ItemResult:
@@ -202,7 +188,7 @@ def _score(item: EvalItem, config: EvalConfig, db: _Database) -> ItemResult:
     conversation: list[str] = []
     try:
         for question in [*item.turns, item.question]:
-            answer = ask(question, catalog=db.catalog, backend=backend, sandbox=db.sandbox,  # type: ignore[arg-type]
+            answer = ask(question, catalog=db.catalog, backend=backend, sandbox=db.sandbox,
                          options=dataclasses.replace(options, conversation="\n".join(conversation) or None))
             conversation.append(f"Q: {question}\nSQL: {answer.sql}")
             usage.add(answer.usage)

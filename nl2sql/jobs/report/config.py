@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -22,7 +22,7 @@ CHART_KEYS = {"type", "x", "y", "series", "title", "sort", "limit", "stacked"}
 THRESHOLD_KEYS = {"column", "row", "below", "above", "change_pct_below", "change_pct_above", "message"}
 
 
-class _Map(dict):  # type: ignore[type-arg]
+class _Map(dict[str, Any]):
     """A YAML mapping that remembers the line of itself and of each key (1-based)."""
 
     line: int = 0
@@ -34,7 +34,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    mapping = _Map(loader.construct_mapping(node, deep=True))
+    mapping = _Map(cast(dict[str, Any], loader.construct_mapping(node, deep=True)))
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
     return mapping

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
+from tests.helpers import REPO, run_cli
 
 SECRET = "sk-test-SECRETKEY-1234567890"
 REGION_SQL = "SELECT region, count(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC"
@@ -260,7 +260,7 @@ def test_oversized_and_empty_questions() -> None:
 
 def test_ten_megabyte_question_is_a_clear_error() -> None:
     from nl2sql.core.errors import UsageError
-    from nl2sql.jobs.ask import check_question
+    from nl2sql.core.text import check_question
 
     with pytest.raises(UsageError, match="10,000,000 characters"):
         check_question("a" * 10_000_000)

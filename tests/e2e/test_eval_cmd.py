@@ -10,8 +10,8 @@ import pytest
 
 from nl2sql.core.errors import UsageError
 from nl2sql.jobs.evaluate.questions import load_questions
-from tests.conftest import REPO, SQL_EVAL, run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
+from tests.helpers import REPO, SQL_EVAL, run_cli
 
 ANSWERS = {
     "How many customers are there?": "SELECT count(*) FROM customers",

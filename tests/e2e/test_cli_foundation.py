@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from nl2sql import __version__
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 
 def test_version() -> None:
@@ -23,7 +23,7 @@ def test_help_does_not_import_heavy_modules() -> None:
     code = ("import sys; sys.argv = ['nl2sql', '--help']\n"
             "from nl2sql.cli.app import app\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('duckdb', 'matplotlib', 'openai', 'sqlglot') if m in sys.modules]\n"
+            "heavy = [m for m in ('duckdb', 'matplotlib', 'openai', 'sqlglot', 'pydantic') if m in sys.modules]\n"
             "print('HEAVY', heavy, file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in result.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
+from tests.helpers import run_cli
 
 REGION_SQL = "SELECT region, count(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC"
 # the true figures: North America 791, Europe 568, Asia Pacific 443, Latin America 198 (2,000 in all)

@@ -19,8 +19,8 @@ import pytest
 
 from nl2sql.jobs.evaluate.compare import results_match
 from nl2sql.jobs.evaluate.questions import load_questions
-from tests.conftest import REPO, run_cli
 from tests.fake_openai import FakeOpenAI, sql_reply
+from tests.helpers import REPO, run_cli
 
 QUESTIONS = REPO / "tests" / "fixtures" / "shop_questions.jsonl"
 REGION_SQL = "SELECT region, count(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC"
@@ -173,6 +173,17 @@ def test_resume_after_a_crash_and_list(isolated_home: Path) -> None:
     assert "orders.channel = 'web'" in out[2]["sql"] and out[2]["columns"][0]["name"] == "month"
     missing = run_cli("chat", "--resume", "nope")
     assert missing.returncode == 2 and "is not a saved chat" in missing.stderr
+
+
+def test_resume_without_db_reopens_the_data_the_chat_was_about(tmp_path: Path) -> None:
+    """A chat started with --db, resumed without it, reads that data again (it once crashed here)."""
+    data = tmp_path / "tickets"
+    data.mkdir()
+    (data / "tickets.csv").write_text("ticket_id,status\n1,open\n2,closed\n3,open\n")
+    first = chat("how many tickets by status", args=("--db", str(data)))
+    assert first[0]["rows"] and first[0]["view"] == "r1"
+    again = chat("/run SELECT status, count(*) AS n FROM tickets GROUP BY status ORDER BY n DESC", args=("--resume",))
+    assert again[0]["rows"][0] == ["open", 2] and again[0]["view"] == "r2"
 
 
 def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
