@@ -7,9 +7,9 @@ command start fast. Options shared by commands are declared once, in `options.py
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -101,6 +101,21 @@ def main(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """nl2sql: plain-language questions in, proven read-only SQL and grounded answers out."""
+    _exit_cleanly_on_signals()
+
+
+def _exit_cleanly_on_signals() -> None:
+    """SIGTERM and SIGHUP (`timeout`, `kill`, a closed terminal) unwind like Ctrl-C does: the sandbox
+    worker is stopped and its temp directory removed before we exit."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            with contextlib.suppress(ValueError):  # not the main thread (a test runner): leave them be
+                signal.signal(getattr(signal, name), stop)
 
 
 def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
@@ -112,23 +127,54 @@ def sub_app(help_text: str, default_command: bool = False) -> typer.Typer:
 
 # -- output and errors ----------------------------------------------------------------------------------
 
+def _safe_console_class() -> Any:
+    """A rich Console that shows every control character it is asked to print as a visible symbol.
+
+    Rich keeps ESC and most C0/C1 controls of the text it prints; a data cell, a column name or a
+    model's sentence must never drive the terminal. Rich's own styling is added after rendering,
+    so it is unaffected. Views also sanitise text up front (so widths are measured right); this
+    is the net under every print.
+    """
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from nl2sql.core.text import terminal_safe
+
+    class SafeConsole(Console):
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control or not segment.text:
+                    yield segment
+                else:
+                    yield Segment(terminal_safe(segment.text), segment.style, segment.control)
+
+    return SafeConsole
+
+
 def stderr_console() -> Any:
-    """A rich console on stderr (messages, progress)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)  # no wrapping inside paths
+    """A terminal-safe rich console on stderr (messages, progress)."""
+    return _safe_console_class()(stderr=True, highlight=False, soft_wrap=True)  # no wrapping inside paths
 
 
-def stdout_console() -> Any:
-    """A rich console on stdout (answers, tables)."""
-    from rich.console import Console
+def stdout_console(**options: Any) -> Any:
+    """A terminal-safe rich console on stdout (answers, tables)."""
+    return _safe_console_class()(highlight=False, **options)
 
-    return Console(highlight=False)
+
+def markup(text: Any) -> str:
+    """Untrusted text to put inside rich markup: control characters visible, markup escaped."""
+    from rich.markup import escape
+
+    from nl2sql.core.text import terminal_safe
+
+    return escape(terminal_safe(text))
 
 
 def print_json(data: Any) -> None:
-    """One JSON object on stdout."""
-    print(json.dumps(data, ensure_ascii=False, default=str))
+    """One JSON object on stdout (no raw control characters even in non-ASCII text)."""
+    from nl2sql.core.text import json_text
+
+    print(json_text(data), flush=True)
 
 
 def report_error(err: Nl2SqlError, as_json: bool) -> None:
@@ -136,22 +182,27 @@ def report_error(err: Nl2SqlError, as_json: bool) -> None:
     if as_json:
         print_json({"error": err.to_dict()})
         return
-    from rich.markup import escape
-
     console = stderr_console()
-    console.print(f"[bold red]Error:[/] {escape(err.message)}")
+    console.print(f"[bold red]Error:[/] {markup(err.message)}")
     if err.hint:
-        console.print(f"[dim]Hint:[/] {escape(err.hint)}")
+        console.print(f"[dim]Hint:[/] {markup(err.hint)}")
 
 
 def warn(lines: list[str]) -> None:
     """Side warnings (a cache or the history that could not be written) on stderr, once each."""
     if lines:
-        from rich.markup import escape
-
         console = stderr_console()
         for line in dict.fromkeys(lines):
-            console.print(f"[yellow]⚠ {escape(line)}[/]")
+            console.print(f"[yellow]⚠ {markup(line)}[/]")
+
+
+def _os_error(exc: OSError) -> Nl2SqlError:
+    """A file-system error we did not expect at that point, told as what failed and where."""
+    from nl2sql.core.errors import OutputError
+
+    where = f": {exc.filename}" if exc.filename else ""
+    return OutputError(f"{exc.strerror or type(exc).__name__}{where}.",
+                       hint="Check free disk space and the permissions of that file or folder.")
 
 
 def handle_errors(fn: F) -> F:
@@ -170,6 +221,12 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except OSError as exc:  # a full disk or a permission we did not foresee: no traceback
+            if os.environ.get("NL2SQL_DEBUG"):
+                raise
+            problem = _os_error(exc)
+            report_error(problem, as_json)
+            raise typer.Exit(problem.exit_code) from None
         except Exception as exc:  # a bug: say so briefly; NL2SQL_DEBUG=1 shows the traceback
             if os.environ.get("NL2SQL_DEBUG"):
                 raise

@@ -9,13 +9,24 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, open_workspace, print_json, stderr_console, stdout_console, sub_app, warn
+from nl2sql.cli.app import (
+    handle_errors,
+    markup,
+    open_workspace,
+    print_json,
+    stderr_console,
+    stdout_console,
+    sub_app,
+    warn,
+)
+from nl2sql.core.text import terminal_safe
 
 if TYPE_CHECKING:
     from nl2sql.jobs.ask import Answer
+    from nl2sql.jobs.workspace import Workspace
 
 ask_app = sub_app("Answer a question about your data.")
-FORMATS = ("csv", "json", "markdown")
+FORMATS = ("csv", "json", "markdown", "parquet")
 
 
 @ask_app.command("ask")
@@ -31,7 +42,7 @@ def ask_cmd(
     base_url: options.BaseUrl = None,
     prompts_dir: options.PromptsDir = None,
     sql_only: Annotated[bool, typer.Option("--sql-only", help="Print the (guarded) SQL without running it.")] = False,
-    fmt: Annotated[str | None, typer.Option("--format", help="Write the rows as csv, json or markdown.")] = None,
+    fmt: options.Format = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows (or --json) to FILE.")] = None,
     max_repairs: Annotated[int | None, typer.Option("--max-repairs", help="SQL repair rounds (default: 2).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached model replies.")] = False,
@@ -61,13 +72,26 @@ def ask_cmd(
              "max_rows": max_rows, "memory_limit": memory_limit, "as_of": as_of}
     with open_workspace(flags, warm=not sql_only) as workspace:
         answer = workspace.ask(question, instructions=instructions, chart_type=chart_type, sql_only=sql_only)
-    warn(workspace.problems)
-    if sql_only:
-        print_json(answer.to_dict()) if as_json else print(answer.sql)
-        return
-    show_answer(answer, as_json, fmt, output, explain)
+        warn(workspace.problems)
+        if sql_only:
+            print_json(answer.to_dict()) if as_json else print(terminal_safe(answer.sql))
+            return
+        if fmt and not as_json:  # the rows as a file: every row, streamed, not the display's capped ones
+            from nl2sql.safety.guard import without_cap
+
+            export(workspace, without_cap(answer.sql), fmt, output)
+        else:
+            show_answer(answer, as_json, output, explain)
     if chart is not None:
         draw_chart(answer, chart, quiet=as_json)
+
+
+def export(workspace: Workspace, sql: str, fmt: str, output: Path | None) -> None:
+    """Every row of the query as `fmt`, to `output` or stdout; a limit that stops it is an error (no file)."""
+    done = workspace.export(sql, fmt, output)
+    warn(workspace.problems)
+    if output is not None:
+        stderr_console().print(f"Wrote {done.rows:,} rows to {markup(str(output))}")
 
 
 def check_output_options(fmt: str | None, output: Path | None, as_json: bool) -> str | None:
@@ -75,11 +99,16 @@ def check_output_options(fmt: str | None, output: Path | None, as_json: bool) ->
     from nl2sql.core.errors import UsageError, did_you_mean
 
     if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"Unknown --format {fmt!r}.", hint=did_you_mean(fmt, FORMATS) or "Use csv, json or markdown.")
+        raise UsageError(f"Unknown --format {fmt!r}.",
+                         hint=did_you_mean(fmt, FORMATS) or "Use csv, json, markdown or parquet.")
     if fmt is None and output is not None and not as_json:
-        fmt = {".csv": "csv", ".json": "json", ".md": "markdown"}.get(output.suffix.lower())
+        fmt = {".csv": "csv", ".json": "json", ".md": "markdown", ".parquet": "parquet",
+               ".pq": "parquet"}.get(output.suffix.lower())
         if fmt is None:
-            raise UsageError(f"Cannot tell the format of {output.name}.", hint="Pass --format csv|json|markdown.")
+            raise UsageError(f"Cannot tell the format of {output.name}.",
+                             hint="Pass --format csv|json|markdown|parquet.")
+    if fmt == "parquet" and output is None:
+        raise UsageError("Parquet is written to a file only.", hint="Add -o FILE.parquet.")
     if output is not None and not output.parent.exists():
         raise UsageError(f"The folder {output.parent} does not exist.", hint="Create it, or pick another path.")
     return fmt
@@ -106,7 +135,7 @@ def draw_chart(answer: Answer, path: Path, quiet: bool = False) -> None:
     """Draw the answer's chart to `path`; a result no chart suits is an error after the answer is shown."""
     from nl2sql.answer.charts import ChartError
     from nl2sql.answer.draw import render
-    from nl2sql.core.errors import UsageError
+    from nl2sql.core.errors import OutputError, UsageError
 
     if answer.chart is None:
         raise UsageError("No chart suits this result (it needs at least two rows and a numeric column).",
@@ -115,29 +144,26 @@ def draw_chart(answer: Answer, path: Path, quiet: bool = False) -> None:
         render(answer.chart, answer.result.columns, answer.result.rows, path)
     except ChartError as exc:
         raise UsageError(f"The chart could not be drawn: {exc}.") from None
+    except OSError as exc:
+        raise OutputError(f"The chart could not be written to {path}: {exc.strerror or type(exc).__name__}.",
+                          hint="The file was left as it was. Check the free disk space and the folder's "
+                          "permissions.") from None
     if not quiet:
-        stderr_console().print(f"Chart written to {path}")
+        stderr_console().print(f"Chart written to {markup(str(path))}")
 
 
-def show_answer(answer: Answer, as_json: bool, fmt: str | None, output: Path | None, explain: bool = False) -> None:
-    """The answer as a rich view, JSON, or rows in `fmt` (on stdout or to `output`)."""
-    if as_json or fmt:
-        from nl2sql.answer.export import rows_as
+def show_answer(answer: Answer, as_json: bool, output: Path | None, explain: bool = False) -> None:
+    """The answer as a rich view, or as JSON (on stdout or to `output`)."""
+    if as_json:
+        from nl2sql.core.text import json_text
 
-        text = rows_as(fmt, answer.result) if fmt and not as_json else None
-        if text is None:
-            import json
-
-            text = json.dumps(answer.to_dict(), ensure_ascii=False, default=str)
-        text += "" if text.endswith("\n") else "\n"
+        text = json_text(answer.to_dict()) + "\n"
         if output is None:
             sys.stdout.write(text)
             return
         from nl2sql.core.files import write_atomic
 
         write_atomic(output, text)
-        if not as_json:
-            stderr_console().print(f"Wrote {answer.result.row_count:,} rows to {output}")
         return
     from nl2sql.cli.views import answer_view, receipts_view
 

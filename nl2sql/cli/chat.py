@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, load, print_json, stderr_console, stdout_console, sub_app
+from nl2sql.cli.app import handle_errors, load, markup, print_json, stderr_console, stdout_console, sub_app
 
 if TYPE_CHECKING:
     from nl2sql.core.config import Settings
@@ -54,22 +54,30 @@ def chat_cmd(
 
 
 def _chat_list(settings: Settings, as_json: bool) -> None:
-    from nl2sql.jobs.chat import list_sessions
+    from nl2sql.jobs.chat import DamagedSession, list_sessions
 
     sessions = list_sessions(settings.home_dir)
     if as_json:
-        print_json([{"id": s.id, "created": s.created, "db": s.db, "backend": s.backend, "turns": len(s.turns),
+        print_json([{"id": s.id, "damaged": s.reason, "path": str(s.path)} if isinstance(s, DamagedSession) else
+                    {"id": s.id, "created": s.created, "db": s.db, "backend": s.backend, "turns": len(s.turns),
                      "last": s.turns[-1].text if s.turns else None} for s in sessions])
         return
     from rich.table import Table
     from rich.text import Text
 
+    from nl2sql.core.text import terminal_safe
+
     table = Table(title="saved chats (nl2sql chat --resume ID)", title_justify="left")
     for col in ("id", "started", "data", "turns", "last question"):
         table.add_column(col, justify="right" if col == "turns" else "left")
     for s in sessions:
-        table.add_row(s.id, s.created.replace("T", " "), Text(s.db or "shop (bundled)"), str(len(s.turns)),
-                      Text((s.turns[-1].text if s.turns else "")[:60]))
+        if isinstance(s, DamagedSession):
+            table.add_row(Text(terminal_safe(s.id)), Text("damaged", style="red"), "", "",
+                          Text(terminal_safe(f"cannot be read: {s.reason}"), style="red"))
+            continue
+        table.add_row(Text(terminal_safe(s.id)), terminal_safe(s.created.replace("T", " ")),
+                      Text(terminal_safe(s.db or "shop (bundled)")), str(len(s.turns)),
+                      Text(terminal_safe((s.turns[-1].text if s.turns else "")[:60])))
     stdout_console().print(table if sessions else "No saved chats yet. Start one with `nl2sql chat`.")
 
 
@@ -87,10 +95,11 @@ def _chat_run(settings: Settings, resume: bool, session_id: str | None, as_json:
     with Workspace.open(settings, warm=True) as workspace:
         chat = workspace.chat(session)
         repl = Repl(chat, as_json=as_json, interactive=interactive, console=console, err_console=stderr_console())
+        repl.warn_problems()  # files of the data that were skipped, a session dir that cannot be written
         if interactive:
             what = f"Resumed chat {chat.session.id} ({len(chat.session.turns)} turns)" if resume \
                 else f"Chat {chat.session.id}"
-            console.print(f"[bold]{what}[/] on {workspace.catalog.name} · {chat.backend.name} · "
+            console.print(f"[bold]{markup(what)}[/] on {markup(workspace.catalog.name)} · {chat.backend.name} · "
                           "/help for commands, /quit to leave")
             if resume and chat.session.turns:
                 repl.cmd_history("")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, load, print_json, stderr_console, stdout_console, sub_app
+from nl2sql.cli.app import handle_errors, load, markup, print_json, stderr_console, stdout_console, sub_app
 
 history_app = sub_app("The audit log.")
 cache_app = sub_app("The cache of model replies.")
@@ -62,6 +62,9 @@ def config_cmd(as_json: options.Json = False) -> None:
                     "home": str(settings.home_dir)})
         return
     from rich.table import Table
+    from rich.text import Text
+
+    from nl2sql.core.text import terminal_safe
 
     table = Table(title="nl2sql settings", title_justify="left")
     table.add_column("setting", style="bold")
@@ -69,7 +72,8 @@ def config_cmd(as_json: options.Json = False) -> None:
     table.add_column("source", style="dim")
     table.add_column("meaning", style="dim")
     for name, value in masked.items():
-        table.add_row(name, "" if value is None else str(value), settings.source(name), FIELD_BY_NAME[name].help)
+        shown = Text("" if value is None else terminal_safe(value))
+        table.add_row(name, shown, Text(terminal_safe(settings.source(name))), FIELD_BY_NAME[name].help)
     console = stdout_console()
     console.print(table)
-    console.print(f"[dim]data dir: {settings.home_dir}[/]")
+    console.print(f"[dim]data dir: {markup(str(settings.home_dir))}[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,3 +24,7 @@ Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds a quer
 MaxRows = Annotated[int | None, typer.Option("--max-rows", help="Row cap (default: 1000).")]
 MemoryLimit = Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory limit (default: 1GB).")]
 PromptsDir = Annotated[str | None, typer.Option("--prompts-dir", help="Override the prompt templates.")]
+Format = Annotated[str | None, typer.Option("--format", help="Write every row (no row cap; within --timeout and "
+                                            "--memory-limit) as csv, json, markdown or parquet.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to FILE (the format follows "
+                                             "its extension unless --format says).")]

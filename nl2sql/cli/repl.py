@@ -8,7 +8,6 @@ turn per line and prints one JSON object per turn, with no prompts and no colour
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shlex
@@ -18,7 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nl2sql.core.errors import Nl2SqlError, UsageError, did_you_mean
+from nl2sql.core.errors import Nl2SqlError, OutputError, UsageError, did_you_mean
+from nl2sql.core.text import json_text
 
 if TYPE_CHECKING:
     from nl2sql.jobs.chat import Chat
@@ -77,7 +77,7 @@ class Repl:
     def emit(self, data: dict[str, Any], view: Callable[[], Any] | None = None) -> None:
         """One JSON line, or the rich view."""
         if self.as_json:
-            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+            print(json_text(data), flush=True)
         elif view is not None:
             self.console.print(view())
 
@@ -85,22 +85,31 @@ class Repl:
         """A failed turn: the message and hint; the chat goes on."""
         self.failures += 1
         if self.as_json:
-            print(json.dumps({"input": line[:2000], "error": exc.to_dict()}, ensure_ascii=False), flush=True)
+            print(json_text({"input": line[:2000], "error": exc.to_dict()}), flush=True)
             return
-        from rich.markup import escape
+        from nl2sql.cli.app import markup
 
-        self.err.print(f"[bold red]Error:[/] {escape(exc.message)}")
+        self.err.print(f"[bold red]Error:[/] {markup(exc.message)}")
         if exc.hint:
-            self.err.print(f"[dim]Hint:[/] {escape(exc.hint)}")
+            self.err.print(f"[dim]Hint:[/] {markup(exc.hint)}")
+
+    def warn_problems(self) -> None:
+        """Bookkeeping that failed on the side (the chat could not be saved): one warning line each, on stderr."""
+        if self.chat.problems:
+            from nl2sql.cli.app import markup
+
+            for problem in dict.fromkeys(self.chat.problems):
+                self.err.print(f"[yellow]⚠ {markup(problem)}[/]")
+            self.chat.problems.clear()
 
     def note(self, text: str, data: dict[str, Any]) -> None:
         """A short confirmation (rich) or its JSON object."""
         if self.as_json:
-            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+            print(json_text(data), flush=True)
         else:
-            from rich.markup import escape
+            from nl2sql.cli.app import markup
 
-            self.console.print(f"[dim]{escape(text)}[/]")
+            self.console.print(f"[dim]{markup(text)}[/]")
 
     def show_answer(self, answer: Any) -> None:
         """An answer, saved as the latest view."""
@@ -243,10 +252,13 @@ class Repl:
             render(spec, answer.result.columns, answer.result.rows, path)
         except (ChartError, InvalidChartSpec) as exc:
             raise UsageError(f"The chart could not be drawn: {exc}.") from None
+        except OSError as exc:
+            raise OutputError(f"The chart could not be written to {path}: {exc.strerror or type(exc).__name__}.",
+                              hint="The file was left as it was.") from None
         if kind:
             turn.chart = spec.to_dict()  # "as a line chart" sticks to this result
             answer.chart = spec
-            self.chat.session.save()
+            self.chat.save()
         self.note(f"Chart of {turn.view} ({spec.type}) written to {path}",
                   {"command": "chart", "view": turn.view, "path": str(path), "chart": spec.to_dict()})
 
@@ -262,19 +274,9 @@ class Repl:
         if not target.parent.exists():
             raise UsageError(f"The folder {target.parent} does not exist.")
         turn = self._last()
-        result = self.chat.result_of(turn).result
-        if fmt == "parquet":
-            from nl2sql.answer.export import write_parquet
-
-            write_parquet(result, target)
-        else:
-            from nl2sql.answer.export import rows_as
-            from nl2sql.core.files import write_atomic
-
-            write_atomic(target, rows_as(fmt, result))
-        self.note(f"Wrote {result.row_count:,} rows of {turn.view} to {target}",
-                  {"command": "export", "view": turn.view, "format": fmt, "path": str(target),
-                   "rows": result.row_count})
+        done = self.chat.export(turn, fmt, target)
+        self.note(f"Wrote {done.rows:,} rows of {turn.view} to {target}",
+                  {"command": "export", "view": turn.view, "format": fmt, "path": str(target), "rows": done.rows})
 
     def cmd_explain(self, rest: str) -> None:
         """The receipts of the last answer."""
@@ -298,11 +300,14 @@ class Repl:
             from rich.table import Table
             from rich.text import Text
 
+            from nl2sql.core.text import terminal_safe
+
             table = Table(title=f"chat {self.chat.session.id}", title_justify="left")
             for col in ("view", "asked", "rows", "columns"):
                 table.add_column(col, justify="right" if col == "rows" else "left")
             for t in turns:
-                table.add_row(t.view, Text(t.text[:70]), f"{t.row_count:,}", Text(", ".join(n for n, _ in t.columns)))
+                table.add_row(t.view, Text(terminal_safe(t.text[:70])), f"{t.row_count:,}",
+                              Text(terminal_safe(", ".join(n for n, _ in t.columns))))
             return table if turns else Text("No turns yet.", style="dim")
 
         self.emit({"command": "history", "session": self.chat.session.id,
@@ -324,7 +329,7 @@ class Repl:
     def cmd_help(self, rest: str) -> None:
         """The commands."""
         if self.as_json:
-            print(json.dumps({"command": "help", "commands": list(COMMANDS.values())}, ensure_ascii=False))
+            print(json_text({"command": "help", "commands": list(COMMANDS.values())}))
             return
         from rich.text import Text
 
@@ -379,7 +384,9 @@ def loop(repl: Repl, source: Iterator[str]) -> None:
         except KeyboardInterrupt:
             repl.failures += 1
             if repl.as_json:
-                print(json.dumps({"input": line[:2000], "error": {"type": "Interrupted",
-                                  "message": "Interrupted; the chat is intact.", "hint": None}}), flush=True)
+                print(json_text({"input": line[:2000], "error": {"type": "Interrupted",
+                                 "message": "Interrupted; the chat is intact.", "hint": None}}), flush=True)
             else:
                 repl.err.print("[yellow]Interrupted.[/] The query was stopped; the chat is intact.")
+        finally:
+            repl.warn_problems()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, print_json, stderr_console, stdout_console, sub_app
+from nl2sql.cli.app import handle_errors, markup, print_json, stderr_console, stdout_console, sub_app, warn
 
 if TYPE_CHECKING:
     from nl2sql.jobs.report.config import ReportConfig
@@ -63,6 +63,7 @@ def run_cmd(
                            verdict="failed sections" if report.failed else "rendered", row_count=len(report.sections),
                            error="; ".join(f"{s.number}. {s.error}" for s in report.failed)[:1000] or None,
                            timings={"total": seconds * 1000})
+    warn(workspace.problems)
     if as_json:
         print_json(_summary(report, files, seconds))
     else:
@@ -86,18 +87,17 @@ def pin_cmd(
     cfg, workspace = _open(config, as_of, backend, db)
     with workspace:
         done = workspace.pin(cfg, as_of=as_of, force=force)
+    warn(workspace.problems)
     if as_json:
         print_json({"config": str(cfg.path), "pinned": sorted(done.sql), "notes": done.notes, "failed": done.failures})
     else:
-        from rich.markup import escape
-
         console = stdout_console()
-        console.print(f"Pinned SQL for {len(done.sql)} section(s) in {escape(str(cfg.path))}"
+        console.print(f"Pinned SQL for {len(done.sql)} section(s) in {markup(str(cfg.path))}"
                       + (f": {', '.join(map(str, sorted(done.sql)))}" if done.sql else ""))
         for note in done.notes:
-            console.print(f"  note: {escape(note)}")
+            console.print(f"  note: {markup(note)}")
         for failure in done.failures:
-            stderr_console().print(f"[red]✗ Could not pin {escape(failure)}[/]")
+            stderr_console().print(f"[red]✗ Could not pin {markup(failure)}[/]")
     if done.failures:
         raise typer.Exit(1)
 
@@ -127,7 +127,7 @@ def _progress(total: int, as_json: bool) -> Callable[[int, str], None]:
 
     def progress(number: int, title: str) -> None:
         if interactive:
-            console.print(f"[dim][{number}/{total}][/] {title}")
+            console.print(f"[dim][{number}/{total}][/] {markup(title)}")
 
     return progress
 
@@ -144,18 +144,15 @@ def _summary(report: Report, files: list[Path], seconds: float) -> dict[str, obj
 
 
 def _show(report: Report, files: list[Path], seconds: float) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    out = Console(highlight=False, soft_wrap=True)  # one line per alert, whatever the width
+    out = stdout_console(soft_wrap=True)  # one line per alert, whatever the width
     failed = report.failed
-    out.print(f"{escape(report.config.title)} · {escape(report.period.label)}: {len(report.sections)} sections, "
+    out.print(f"{markup(report.config.title)} · {markup(report.period.label)}: {len(report.sections)} sections, "
               f"{len(report.alerts)} alert(s), {len(failed)} failed, {seconds:.1f} s")
     for section, alert in report.alerts:
-        out.print(f"  ⚠ {escape(section.config.title)}: {escape(alert)}")
+        out.print(f"  ⚠ {markup(section.config.title)}: {markup(alert)}")
     for section in failed:
-        stderr_console().print(f"[red]✗ Section {section.number} ({escape(section.config.title)}) failed:[/] "
-                               f"{escape(section.error or '')}")
+        stderr_console().print(f"[red]✗ Section {section.number} ({markup(section.config.title)}) failed:[/] "
+                               f"{markup(section.error or '')}")
     for path in files:
         if path.suffix in (".md", ".html"):
-            out.print(f"Wrote {escape(str(path))}")
+            out.print(f"Wrote {markup(str(path))}")

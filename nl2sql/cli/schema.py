@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, open_workspace, print_json, stderr_console, stdout_console, sub_app
+from nl2sql.cli.app import (
+    handle_errors,
+    markup,
+    open_workspace,
+    print_json,
+    stderr_console,
+    stdout_console,
+    sub_app,
+    warn,
+)
+from nl2sql.core.text import terminal_safe
 
 schema_app = sub_app("Inspect the data: tables, columns, types, descriptions, relationships and metrics.",
                      default_command=True)
@@ -20,7 +30,9 @@ schema_app = sub_app("Inspect the data: tables, columns, types, descriptions, re
 def show(db: options.Db = None, schema_file: options.Schema = None, schemas_dir: options.SchemasDir = None,
          as_json: options.Json = False) -> None:
     """Show tables, columns, types, descriptions, relationships and metrics."""
-    catalog = open_workspace({"db": db, "schema": schema_file, "schemas_dir": schemas_dir}).catalog
+    workspace = open_workspace({"db": db, "schema": schema_file, "schemas_dir": schemas_dir})
+    catalog = workspace.catalog
+    warn(workspace.problems)
     if as_json:
         print_json(catalog.to_dict())
         return
@@ -43,11 +55,13 @@ def init(
     from nl2sql.data.build import build_catalog
 
     workspace = open_workspace({"db": db})
-    text = skeleton(build_catalog(workspace.source, None, workspace.settings.home_dir))
+    catalog = build_catalog(workspace.source, None, workspace.settings.home_dir, problems=workspace.problems)
+    warn([*workspace.problems, *catalog.skipped])
+    text = skeleton(catalog)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal_safe(text) if sys.stdout.isatty() else text)
         return
     if output.exists():
         raise UsageError(f"{output} already exists; not overwriting it.", hint="Choose another --output path.")
     write_atomic(output, text)
-    stderr_console().print(f"Wrote {output}")
+    stderr_console().print(f"Wrote {markup(str(output))}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, open_workspace, print_json, stdout_console, sub_app
+from nl2sql.cli.app import handle_errors, open_workspace, print_json, stdout_console, sub_app, warn
 
 sql_app = sub_app("Run your own SQL through the same guard and sandbox as generated SQL.")
 
@@ -25,9 +25,17 @@ def sql_cmd(
     timeout: options.Timeout = None,
     max_rows: options.MaxRows = None,
     memory_limit: options.MemoryLimit = None,
+    fmt: options.Format = None,
+    output: options.Output = None,
 ) -> None:
     """Run your own SQL through the same guard and sandbox as generated SQL."""
+    from nl2sql.cli.ask import check_output_options, export
     from nl2sql.core.errors import UsageError
+
+    if as_json and (fmt or output):
+        raise UsageError("--json prints the result as JSON; --format and -o export the rows.",
+                         hint="Use one or the other (e.g. --format json -o rows.json).")
+    fmt = check_output_options(fmt, output, as_json)
 
     if query == "-":
         query = sys.stdin.read()
@@ -36,7 +44,11 @@ def sql_cmd(
     flags = {"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "timeout": timeout, "max_rows": max_rows,
              "memory_limit": memory_limit}
     with open_workspace(flags, warm=not check) as workspace:
+        if fmt and not check:  # every row to a file (or stdout), streamed: no display, no row cap
+            export(workspace, query, fmt, output)
+            return
         run = workspace.sql(query, check=check)
+        warn(workspace.problems)
     if as_json:
         data = run.to_dict()
         if check:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nl2sql.cli.app import markup  # untrusted text inside markup: controls visible, markup escaped
+from nl2sql.core.text import terminal_safe
 from nl2sql.core.values import format_cell, is_numeric_type
 
 if TYPE_CHECKING:
@@ -15,21 +17,19 @@ MAX_SHOWN_ROWS = 50
 
 
 def _column_line(c: Column) -> str:
-    from rich.markup import escape
-
-    parts = [f"[bold]{escape(c.name)}[/] [cyan]{escape(c.type)}[/]"]
+    parts = [f"[bold]{markup(c.name)}[/] [cyan]{markup(c.type)}[/]"]
     if c.primary_key:
         parts.append("[yellow]PK[/]")
     if c.pii:
         parts.append("[red]PII[/]")
     if c.description:
-        parts.append(f"— {escape(c.description)}")
+        parts.append(f"— {markup(c.description)}")
     values = c.known_values()
     if values and not c.pii:
         shown = ", ".join(values[:8]) + (" …" if len(values) > 8 else "")
-        parts.append(f"[dim]values: {escape(shown)}[/]")
+        parts.append(f"[dim]values: {markup(shown)}[/]")
     elif c.profile.min is not None and (c.is_numeric or c.is_temporal):
-        parts.append(f"[dim]{escape(str(c.profile.min))} … {escape(str(c.profile.max))}[/]")
+        parts.append(f"[dim]{markup(str(c.profile.min))} … {markup(str(c.profile.max))}[/]")
     if c.profile.null_share:
         parts.append(f"[dim]{c.profile.null_share:.0%} null[/]")
     return " ".join(parts)
@@ -37,32 +37,31 @@ def _column_line(c: Column) -> str:
 
 def catalog_tree(catalog: Catalog) -> Any:
     """The catalog as a rich Tree: tables with columns, then relationships and metrics."""
-    from rich.markup import escape
     from rich.tree import Tree
 
-    title = f"[bold]{escape(catalog.name)}[/]"
+    title = f"[bold]{markup(catalog.name)}[/]"
     if catalog.annotation_path:
-        title += f" [dim](annotations: {escape(catalog.annotation_path)})[/]"
+        title += f" [dim](annotations: {markup(catalog.annotation_path)})[/]"
     root = Tree(title)
     for t in catalog.tables:
-        label = f"[bold green]{escape(t.name)}[/] [dim]{t.row_count:,} rows[/]"
+        label = f"[bold green]{markup(t.name)}[/] [dim]{t.row_count:,} rows[/]"
         if t.description:
-            label += f" — {escape(t.description)}"
+            label += f" — {markup(t.description)}"
         node = root.add(label)
         for c in t.columns:
             node.add(_column_line(c))
     if catalog.relationships:
         rels = root.add("[bold]relationships[/]")
         for r in catalog.relationships:
-            rels.add(f"{escape(str(r))} [dim]({r.origin})[/]")
+            rels.add(f"{markup(str(r))} [dim]({r.origin})[/]")
     if catalog.metrics:
         metrics = root.add("[bold]metrics[/]")
         for m in catalog.metrics:
-            line = f"[bold magenta]{escape(m.name)}[/] = {escape(m.sql)}"
+            line = f"[bold magenta]{markup(m.name)}[/] = {markup(m.sql)}"
             if m.filter:
-                line += f" [dim]where {escape(m.filter)}[/]"
+                line += f" [dim]where {markup(m.filter)}[/]"
             if m.description:
-                line += f"\n  [dim]{escape(m.description)}[/]"
+                line += f"\n  [dim]{markup(m.description)}[/]"
             metrics.add(line)
     if catalog.examples:
         root.add(f"[bold]examples[/] [dim]{len(catalog.examples)} verified question → SQL pairs[/]")
@@ -79,7 +78,7 @@ def sql_panel(sql: str, title: str = "SQL") -> Any:
     from rich.panel import Panel
     from rich.text import Text
 
-    text = Text(sql)
+    text = Text(terminal_safe(sql))
     text.highlight_regex(_KEYWORDS, "bold blue")
     text.highlight_regex(r"\b\d+(?:\.\d+)?\b", "cyan")
     text.highlight_regex(r"'(?:[^']|'')*'", "green")
@@ -93,9 +92,9 @@ def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
 
     table = Table(show_lines=False, header_style="bold", row_styles=["", "dim"] if len(result.rows) > 8 else None)
     for name, ctype in result.columns:
-        table.add_column(Text(name), justify="right" if is_numeric_type(ctype) else "left")
+        table.add_column(Text(terminal_safe(name)), justify="right" if is_numeric_type(ctype) else "left")
     for row in result.rows[:max_shown]:
-        table.add_row(*(Text(format_cell(v)) for v in row))  # Text: data is never rich markup
+        table.add_row(*(Text(terminal_safe(format_cell(v))) for v in row))  # Text: data is never rich markup
     hidden = len(result.rows) - max_shown
     if hidden > 0 or result.truncated:
         more = f"{hidden:,} more rows" if hidden > 0 else ""
@@ -108,43 +107,41 @@ def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
 def sql_run_view(run: SqlRun, check_only: bool) -> Any:
     """The view of `nl2sql sql`: the SQL as it ran, the table, and warnings."""
     from rich.console import Group
-    from rich.markup import escape
-
     parts: list[Any] = [sql_panel(run.guarded.sql)]
     if check_only:
         tables = ", ".join(run.guarded.tables) or "no tables"
-        parts.append(f"[green]✓ The guard accepts this query[/] (reads {escape(tables)}).")
+        parts.append(f"[green]✓ The guard accepts this query[/] (reads {markup(tables)}).")
         return Group(*parts)
     if run.result is not None:
         parts.append(result_table(run.result))
         parts.append(f"[dim]{run.result.row_count:,} row(s) in {run.timings_ms.get('total', 0):.0f} ms[/]")
     for warning in run.warnings:
-        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+        parts.append(f"[yellow]⚠ {markup(warning)}[/]")
     return Group(*parts)
 
 
 def answer_view(answer: Answer) -> Any:
     """The view of `nl2sql ask`: SQL, table, narration, assumptions, warnings and a footer."""
     from rich.console import Group
-    from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
 
-    parts: list[Any] = [Text(answer.question, style="bold")]
+    parts: list[Any] = [Text(terminal_safe(answer.question), style="bold")]
     parts.append(sql_panel(answer.sql))
     parts.append(result_table(answer.result))
     if answer.narration:
-        parts.append(Panel(Text(answer.narration), title="Answer", title_align="left", border_style="green"))
+        parts.append(Panel(Text(terminal_safe(answer.narration)), title="Answer", title_align="left",
+                           border_style="green"))
     for assumption in answer.assumptions:
-        parts.append(f"[cyan]• Assumption:[/] {escape(assumption)}")
+        parts.append(f"[cyan]• Assumption:[/] {markup(assumption)}")
     for warning in answer.warnings:
-        parts.append(f"[yellow]⚠ {escape(warning)}[/]")
+        parts.append(f"[yellow]⚠ {markup(warning)}[/]")
     usage = answer.usage
     cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd else ""
     cached = " · cached" if usage.calls and usage.cached_calls == usage.calls else ""
     repairs = f" · {answer.repairs} repair(s)" if answer.repairs else ""
     model = f" ({answer.model})" if answer.model else ""
-    parts.append(f"[dim]{escape(answer.backend + model)} · {usage.input_tokens:,} in / {usage.output_tokens:,} out "
+    parts.append(f"[dim]{markup(answer.backend + model)} · {usage.input_tokens:,} in / {usage.output_tokens:,} out "
                  f"tokens{cost}{cached}{repairs} · {answer.timings_ms.get('total', 0):,.0f} ms[/]")
     return Group(*parts)
 
@@ -158,8 +155,8 @@ def history_table(rows: list[dict[str, Any]]) -> Any:
     for name in ("id", "time", "question", "backend", "verdict", "rows", "tokens", "cost"):
         table.add_column(name, justify="right" if name in ("id", "rows", "tokens", "cost") else "left")
     for r in rows:
-        table.add_row(str(r["id"]), r["ts"][:19], Text((r.get("question") or "")[:60]),
-                      f"{r.get('backend') or ''} {r.get('model') or ''}".strip(), r.get("verdict") or "",
+        table.add_row(str(r["id"]), r["ts"][:19], Text(terminal_safe((r.get("question") or "")[:60])),
+                      terminal_safe(f"{r.get('backend') or ''} {r.get('model') or ''}".strip()), r.get("verdict") or "",
                       "" if r.get("row_count") is None else f"{r['row_count']:,}",
                       f"{(r.get('input_tokens') or 0) + (r.get('output_tokens') or 0):,}",
                       f"${r.get('cost_usd') or 0:.4f}")
@@ -174,7 +171,7 @@ def usage_table(rows: list[dict[str, Any]]) -> Any:
     for name in ("day", "model", "asks", "input tokens", "output tokens", "cost"):
         table.add_column(name, justify="left" if name in ("day", "model") else "right")
     for r in rows:
-        table.add_row(r["day"], r["model"], f"{r['asks']:,}", f"{r['input_tokens'] or 0:,}",
+        table.add_row(r["day"], terminal_safe(r["model"]), f"{r['asks']:,}", f"{r['input_tokens'] or 0:,}",
                       f"{r['output_tokens'] or 0:,}", f"${r['cost_usd'] or 0:.4f}")
     return table
 
@@ -222,7 +219,8 @@ def eval_view(summary: dict[str, dict[str, Any]], diffs: list[dict[str, Any]]) -
         for n in names[1:]:
             d.add_column(n)
         for item in diffs[:50]:
-            d.add_row(str(item["line"]), Text(item["question"][:70]), *(item["change"][n] for n in names[1:]))
+            d.add_row(str(item["line"]), Text(terminal_safe(item["question"][:70])),
+                      *(item["change"][n] for n in names[1:]))
         parts.append(d)
     return Group(*parts)
 
@@ -230,7 +228,6 @@ def eval_view(summary: dict[str, dict[str, Any]], diffs: list[dict[str, Any]]) -
 def receipts_view(answer: Answer) -> Any:
     """`--explain`: how the answer was made, and each number of the narration with its source."""
     from rich.console import Group
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -239,17 +236,18 @@ def receipts_view(answer: Answer) -> Any:
           "computed": "nl2sql, computed from the rows"}.get(answer.narrated_by or "", "nobody")
     parts.append(Text.assemble(("Narration written by ", "bold"), by))
     if answer.explanation:
-        parts.append(Text.assemble(("SQL: ", "bold"), answer.explanation))
+        parts.append(Text.assemble(("SQL: ", "bold"), terminal_safe(answer.explanation)))
     for note in answer.notes:
-        parts.append(f"[dim]• {escape(note)}[/]")
+        parts.append(f"[dim]• {markup(note)}[/]")
     table = Table(title="Receipts", title_justify="left", header_style="bold")
     table.add_column("claim", justify="right")
     table.add_column("comes from")
     for r in answer.receipts:
-        table.add_row(Text(r.claim), Text(r.source) if r.source else Text("not supported by the result", "red"))
+        source = Text(terminal_safe(r.source)) if r.source else Text("not supported by the result", "red")
+        table.add_row(Text(terminal_safe(r.claim)), source)
     parts.append(table if answer.receipts else Text("The narration states no numbers.", style="dim"))
     if answer.chart:
         spec = answer.chart
-        parts.append(Text(f"Chart: {spec.type} of {', '.join(spec.y)} by {spec.x}"
-                          + (f", one series per {spec.series}" if spec.series else ""), style="dim"))
+        parts.append(Text(terminal_safe(f"Chart: {spec.type} of {', '.join(spec.y)} by {spec.x}"
+                                        + (f", one series per {spec.series}" if spec.series else "")), style="dim"))
     return Group(*parts)

@@ -9,6 +9,7 @@ from typing import Any
 
 from nl2sql.core import templates
 from nl2sql.core.files import write_atomic
+from nl2sql.core.text import safe_tree
 from nl2sql.core.values import fmt_number, format_cell, is_numeric_type
 from nl2sql.jobs.report.compare import Change
 from nl2sql.jobs.report.run import Report
@@ -22,7 +23,8 @@ def slug(text: str) -> str:
 
 
 def _view(report: Report, fmt: str, files_dir: str | None) -> dict[str, Any]:
-    """What the templates see: plain values, numbers formatted, charts as data URIs or file names."""
+    """What the templates see: plain values, numbers formatted, charts as data URIs or file names; every
+    text terminal-safe."""
     def change_text(c: Change) -> str:
         if c.previous is None:
             return fmt_number(c.current)
@@ -61,14 +63,14 @@ def _view(report: Report, fmt: str, files_dir: str | None) -> dict[str, Any]:
         sections.append(item)
     top = [{"section": s.config.title, "column": c.column, "text": change_text(c)}
            for s, c in report.top_changes]
-    return {
+    return safe_tree({
         "title": report.config.title, "description": report.config.description, "period": report.period.label,
         "period_start": str(report.period.start), "period_end": str(report.period.end),
         "previous_label": report.period.previous_label, "as_of": str(report.as_of), "generated": report.generated,
         "alerts": [{"section": s.config.title, "text": a} for s, a in report.alerts], "top_changes": top,
         "failed": [{"number": s.number, "title": s.config.title, "error": s.error} for s in report.failed],
         "sections": sections, "section_count": len(report.sections),
-    }
+    })  # no control character from the data or a model reaches a report (a `cat report.md` is a terminal)
 
 
 def _environment(override_dir: str | Path | None) -> Any:
