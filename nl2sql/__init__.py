@@ -21,7 +21,8 @@ _EXPORTS = {
     "Settings": "nl2sql.core.config", "load_settings": "nl2sql.core.config",
     **{name: "nl2sql.core.errors" for name in (
         "Nl2SqlError", "UsageError", "ConfigError", "DataSourceError", "AnnotationError", "UnsafeSQLError",
-        "InvalidSQLError", "ExecutionError", "QueryTimeoutError", "RefusalError", "ProviderError")},
+        "InvalidSQLError", "ExecutionError", "LimitError", "QueryTimeoutError", "MemoryLimitError", "OutputError",
+        "RefusalError", "ProviderError")},
 }
 __all__ = ["__version__", *_EXPORTS]
 

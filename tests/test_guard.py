@@ -11,7 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nl2sql.core.errors import ExecutionError, InvalidSQLError, Nl2SqlError, QueryTimeoutError, UnsafeSQLError
+from nl2sql.core.errors import (
+    ExecutionError,
+    InvalidSQLError,
+    MemoryLimitError,
+    Nl2SqlError,
+    QueryTimeoutError,
+    UnsafeSQLError,
+)
 from nl2sql.data.build import build_catalog
 from nl2sql.data.sources import resolve
 from nl2sql.safety.guard import GuardedSQL, guard
@@ -223,7 +230,7 @@ def test_overrun_is_stopped_and_the_next_query_works(shop_db: Path) -> None:
 
 def test_memory_hog_is_stopped(shop_db: Path) -> None:
     with Sandbox(resolve(shop_db), Limits(timeout=20, memory_limit="200MB")) as sb:
-        with pytest.raises(QueryTimeoutError, match="memory"):
+        with pytest.raises(MemoryLimitError, match="memory"):
             sb.run(_raw("SELECT list(repeat('x', 1000) || i) FROM range(5000000) t(i)"))
         assert sb.run(_raw("SELECT 1")).rows == [(1,)]
 

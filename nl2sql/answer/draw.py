@@ -6,9 +6,12 @@ is not TeX).
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 from nl2sql.answer.charts import ChartError, ChartSpec, chart_format
+from nl2sql.core.files import write_atomic
 from nl2sql.core.values import as_number, is_additive
 
 MAX_CATEGORIES = 15  # beyond this, bar and pie charts show the top N and one "Other" bar
@@ -133,7 +136,12 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
                 warnings.simplefilter("ignore")  # tight_layout gives up on extreme labels; the chart still draws
                 fig.tight_layout()
             fmt = fmt or chart_format(path)
-            fig.savefig(path, format=fmt, dpi=150 if fmt == "png" else None)
+            if isinstance(path, str | Path):  # drawn in memory, then written whole: a full disk keeps the old file
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=150 if fmt == "png" else None)
+                write_atomic(path, buffer.getvalue())
+            else:
+                fig.savefig(path, format=fmt, dpi=150 if fmt == "png" else None)
         finally:
             plt.close(fig)
 

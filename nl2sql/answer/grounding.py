@@ -1,9 +1,10 @@
 """The grounding check: every number a narration states must come from the result.
 
 `mentions(text)` finds the numbers in a narration (1,234 · 1.2M · 12.5 % · 3.4万 · 三百 ·
-百分之十二点五); `evidence(...)` lists the values a narration may state (cells, totals, shares,
-changes, counts) with where each comes from; `check(...)` pairs each mention with its evidence,
-within the rounding its written precision allows. Unmatched mentions make a narration ungrounded.
+百分之十二点五 · "one billion" · "twelve percent"); `evidence(...)` lists the values a narration
+may state (cells, totals, shares, changes, counts) with where each comes from; `check(...)` pairs
+each mention with its evidence, within the rounding its written precision allows. Unmatched
+mentions make a narration ungrounded.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import re
 from typing import Any
 
+from nl2sql.answer.numwords import word_numbers
 from nl2sql.core.values import as_number, is_numeric_type, is_temporal_type
 
 MAX_EVIDENCE_ROWS = 200  # pairwise facts (shares, changes) only for results this small
@@ -30,11 +32,15 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
 _CN_NUMBER = re.compile(r"(?P<pct>百分之)?"
                         r"(?P<num>[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?)")
-# Chinese words that contain numeral characters but are not numbers
+# Chinese words that contain numeral characters but are not numbers (unless they sit inside a number:
+# 千万 is "by all means" alone but ten million in 一千万)
 _CN_NOT_NUMBERS = ("十分", "一些", "一样", "一般", "一直", "一起", "一下", "唯一", "之一", "万一", "千万",
                    "统一", "一致", "一定", "一共", "一旦", "进一步", "第一", "一月", "二月", "三月", "四月", "五月",
                    "六月", "七月", "八月", "九月", "十月", "十一月", "十二月")
 # dates are labels, not quantities: strip them before looking for numbers
+_CN_NUMERALS = "零〇一二两三四五六七八九十百千万亿点"
+_CN_WORDS = re.compile(f"(?<![{_CN_NUMERALS}])(?:{'|'.join(sorted(_CN_NOT_NUMBERS, key=len, reverse=True))})"
+                       f"(?![{_CN_NUMERALS}])")
 _DATES = re.compile(
     r"\d{4}-\d{1,2}(?:-\d{1,2})?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?"
     r"|\d{1,2}月\d{1,2}日|\d{1,2}月份?|\b[Qq][1-4]\b|第[一二三四1-4]季度|\d{1,2}:\d{2}"
@@ -143,8 +149,9 @@ def mentions(text: str) -> list[Mention]:
         value = float(m.group("num").replace(",", "")) * scale
         found.append(Mention(m.group(0).strip(), value, _tolerance(m.group("num"), value, scale),
                              percent=bool(m.group("pct"))))
-    for word in _CN_NOT_NUMBERS:
-        text = text.replace(word, " ")
+    for word in words_written_out(text):
+        found.append(word)
+    text = _CN_WORDS.sub(" ", text)
     for m in _CN_NUMBER.finditer(text):
         raw = m.group("num")
         # a lone digit character (一个, 三种) is a count word, too common to check
@@ -158,6 +165,12 @@ def mentions(text: str) -> list[Mention]:
         pct = bool(m.group("pct")) or text[m.end():m.end() + 1] in ("%", "％")
         found.append(Mention(m.group(0), number, tol, percent=pct))
     return found
+
+
+def words_written_out(text: str) -> list[Mention]:
+    """English numbers written in words, as mentions with the rounding their form implies."""
+    return [Mention(w.text, w.value, _tolerance(w.digits, w.value, w.scale), percent=w.percent)
+            for w in word_numbers(text)]
 
 
 def _label(value: Any) -> str:

@@ -18,8 +18,10 @@ def configured_for_openai(settings: Settings) -> bool:
     return bool(settings.api_key or settings.base_url)
 
 
-def make_backend(settings: Settings) -> Backend:
-    """The backend the settings ask for; `auto` = openai when configured."""
+def make_backend(settings: Settings, problems: list[str] | None = None) -> Backend:
+    """The backend the settings ask for; `auto` = openai when configured.
+
+    `problems` collects what failed on the side (a reply that could not be cached)."""
     choice = settings.backend
     if choice == "auto":
         choice = "openai" if configured_for_openai(settings) else "offline"
@@ -29,8 +31,10 @@ def make_backend(settings: Settings) -> Backend:
                               hint="Set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server, "
                               "e.g. llama.cpp, vLLM, Ollama), or use --backend offline.")
         from nl2sql.backends.openai import OpenAIBackend
+        from nl2sql.core.cache import ResponseCache
 
-        return OpenAIBackend(settings)
+        cache = ResponseCache(settings.home_dir / "cache", enabled=settings.cache, problems=problems)
+        return OpenAIBackend(settings, cache=cache)
     if choice == "offline":
         from nl2sql.backends.offline import OfflineBackend
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nl2sql.core.errors import Nl2SqlError
+
 # USD per 1M tokens (input, output). Override or extend with [prices] in nl2sql.toml:
 #   [prices]
 #   "my-model" = {input = 0.5, output = 1.5}
@@ -66,34 +68,65 @@ def cost(model: str | None, input_tokens: int, output_tokens: int, prices: Mappi
 
 
 class AuditLog:
-    """Append-only record of asks; also answers `nl2sql history`."""
+    """Append-only record of asks; also answers `nl2sql history`.
 
-    def __init__(self, path: Path) -> None:
+    Writing is bookkeeping: a history that cannot be written (damaged, locked, read-only, a full
+    disk) never costs the answer; the failure goes to `problems` as one line. Reading it
+    (`nl2sql history`) is the job itself, so there a damaged file is an error that says so.
+    """
+
+    def __init__(self, path: Path, problems: list[str] | None = None, lock_timeout: float = 5.0) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute(SCHEMA)
+        self.problems = problems if problems is not None else []
+        self.lock_timeout = lock_timeout
+        self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=10)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=self.lock_timeout)
         con.row_factory = sqlite3.Row
+        if not self._ready:
+            with con:
+                con.execute(SCHEMA)
+            self._ready = True
         return con
 
-    def record(self, **fields: Any) -> int:
-        """Append one entry; `timings` may be a dict. Returns its id."""
+    def record(self, **fields: Any) -> int | None:
+        """Append one entry; `timings` may be a dict. Returns its id, or None when it could not be written."""
         fields.setdefault("ts", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         if isinstance(fields.get("timings"), dict):
             fields["timings"] = json.dumps({k: round(v, 2) for k, v in fields["timings"].items()})
         cols = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
-        with self._connect() as con:
-            cur = con.execute(f"INSERT INTO asks ({cols}) VALUES ({marks})", list(fields.values()))
-            return int(cur.lastrowid or 0)
+        try:
+            con = self._connect()
+            try:
+                with con:
+                    cur = con.execute(f"INSERT INTO asks ({cols}) VALUES ({marks})", list(fields.values()))
+                return int(cur.lastrowid or 0)
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError) as exc:
+            self.problems.append(f"The history could not be written ({_reason(exc)}): {self.path}. "
+                                 "The answer is fine; move the file away to start a new history.")
+            return None
+
+    def _read(self, sql: str, params: list[Any]) -> list[sqlite3.Row]:
+        if not self.path.exists():
+            return []
+        try:
+            con = self._connect()
+            try:
+                return con.execute(sql, params).fetchall()
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise Nl2SqlError(f"The history {self.path} cannot be read ({_reason(exc)}).",
+                              hint="Move the file away; nl2sql starts a new history on the next question.") from None
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest entries, newest first."""
-        with self._connect() as con:
-            rows = con.execute("SELECT * FROM asks ORDER BY id DESC LIMIT ?", [limit]).fetchall()
+        rows = self._read("SELECT * FROM asks ORDER BY id DESC LIMIT ?", [limit])
         out = []
         for r in rows:
             item = dict(r)
@@ -103,10 +136,15 @@ class AuditLog:
 
     def usage(self) -> list[dict[str, Any]]:
         """Tokens and cost per day and model."""
-        with self._connect() as con:
-            rows = con.execute(
-                "SELECT substr(ts, 1, 10) AS day, coalesce(model, '-') AS model, count(*) AS asks, "
-                "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
-                "round(sum(cost_usd), 6) AS cost_usd FROM asks GROUP BY 1, 2 ORDER BY 1 DESC, 2"
-            ).fetchall()
+        rows = self._read(
+            "SELECT substr(ts, 1, 10) AS day, coalesce(model, '-') AS model, count(*) AS asks, "
+            "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
+            "round(sum(cost_usd), 6) AS cost_usd FROM asks GROUP BY 1, 2 ORDER BY 1 DESC, 2", [])
         return [dict(r) for r in rows]
+
+
+def _reason(exc: BaseException) -> str:
+    """sqlite's or the OS's reason, in its own words ("file is not a database", "database is locked")."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -17,9 +17,10 @@ from nl2sql.core.files import write_atomic
 class ResponseCache:
     """A directory of JSON files, one per request hash."""
 
-    def __init__(self, directory: Path, enabled: bool = True) -> None:
+    def __init__(self, directory: Path, enabled: bool = True, problems: list[str] | None = None) -> None:
         self.directory = directory
         self.enabled = enabled
+        self.problems = problems if problems is not None else []  # replies that could not be stored
 
     @staticmethod
     def key(base_url: str | None, model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
@@ -42,9 +43,14 @@ class ResponseCache:
         return data if isinstance(data, dict) and isinstance(data.get("content"), str) else None
 
     def put(self, key: str, content: str, usage: dict[str, int]) -> None:
-        """Store a reply (written atomically)."""
-        if self.enabled:
+        """Store a reply (written atomically); a cache that cannot be written costs tokens later, never this answer."""
+        if not self.enabled:
+            return
+        try:
             write_atomic(self._path(key), json.dumps({"content": content, "usage": usage}, ensure_ascii=False))
+        except OSError as exc:
+            self.problems.append(f"A model reply could not be cached in {self.directory} "
+                                 f"({exc.strerror or type(exc).__name__}); the question will cost tokens again.")
 
     def clear(self) -> int:
         """Delete every entry; return how many there were."""

@@ -56,8 +56,20 @@ class ExecutionError(Nl2SqlError):
     """The query failed while running (DuckDB error, limit reached)."""
 
 
-class QueryTimeoutError(ExecutionError):
-    """The query ran past its time or memory limit and was stopped."""
+class LimitError(ExecutionError):
+    """The query reached one of the sandbox's limits (time, memory) and was stopped: no repair helps."""
+
+
+class QueryTimeoutError(LimitError):
+    """The query ran past its time limit and was stopped."""
+
+
+class MemoryLimitError(LimitError):
+    """The query needed more memory than its limit and was stopped."""
+
+
+class OutputError(Nl2SqlError):
+    """A file we were asked to write could not be written (full disk, permissions); nothing partial is left."""
 
 
 class RefusalError(Nl2SqlError):

@@ -42,6 +42,23 @@ def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` for a writer that wants a file name (DuckDB's COPY); renamed
+    over `path`, with the umask's permissions, when the block ends cleanly, removed otherwise."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write text or bytes to `path` atomically (see the module docstring)."""
     with atomic_output(path, binary=isinstance(data, bytes)) as handle:

@@ -28,6 +28,7 @@ class Result:
     truncated: bool = False
     cells_capped: int = 0
     elapsed_ms: float = 0.0
+    cut_by: str | None = None  # why rows were cut: "rows" (the row cap) or "bytes" (the result size cap)
 
     @property
     def row_count(self) -> int:

@@ -18,7 +18,7 @@ from nl2sql.data.catalog import Catalog
 from nl2sql.data.introspect import introspect
 from nl2sql.data.sources import DataSource, connect
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: tables of every schema; files that were skipped
 
 
 def _cache_path(home: Path, source: DataSource) -> Path:
@@ -59,12 +59,13 @@ def load_base_catalog(source: DataSource, home: Path | None, use_cache: bool = T
     cached = _cached(path, key)
     if cached is not None:
         return cached
-    con = connect(source)
+    skipped: list[str] = []  # files of a folder that could not be read (the catalog keeps them: warnings)
+    con = connect(source, skipped)
     try:
         tables, relationships = introspect(con)
     finally:
         con.close()
-    catalog = Catalog(name=source.name, tables=tables, relationships=relationships)
+    catalog = Catalog(name=source.name, tables=tables, relationships=relationships, skipped=skipped)
     _store(path, key, catalog, problems)
     return catalog
 

@@ -72,6 +72,22 @@ class Table:
     primary_key: list[str] = dataclasses.field(default_factory=list)
     description: str | None = None
     synonyms: list[str] = dataclasses.field(default_factory=list)
+    schema: str | None = None  # the engine's schema when it is not the default one (main)
+
+    @property
+    def base_name(self) -> str:
+        """The table's own name, without the schema that qualifies `name` where names collide."""
+        if self.schema and self.name.lower().startswith(self.schema.lower() + "."):
+            return self.name[len(self.schema) + 1:]
+        return self.name
+
+    @property
+    def sql_ref(self) -> str:
+        """The table as a quoted SQL reference: "orders", or "sales"."orders"."""
+        def quote(part: str) -> str:
+            return '"' + part.replace('"', '""') + '"'
+
+        return f"{quote(self.schema)}.{quote(self.base_name)}" if self.schema else quote(self.name)
 
     def column(self, name: str) -> Column | None:
         """The column called `name` (case-insensitive), if any."""
@@ -124,11 +140,17 @@ class Catalog:
     examples: list[Example] = dataclasses.field(default_factory=list)
     description: str | None = None
     annotation_path: str | None = None
+    skipped: list[str] = dataclasses.field(default_factory=list)  # data files that could not be read, and why
 
     def table(self, name: str) -> Table | None:
-        """The table called `name` (case-insensitive), if any."""
+        """The table called `name` (case-insensitive), if any; `schema.table` finds it too."""
         lowered = name.lower()
-        return next((t for t in self.tables if t.name.lower() == lowered), None)
+        found = next((t for t in self.tables if t.name.lower() == lowered), None)
+        if found is None and "." in lowered:
+            schema, _, base = lowered.partition(".")
+            found = next((t for t in self.tables if (t.schema or "main").lower() == schema
+                          and t.base_name.lower() == base), None)
+        return found
 
     @property
     def table_names(self) -> list[str]:
@@ -187,4 +209,5 @@ class Catalog:
             metrics=[Metric(**m) for m in data.get("metrics", [])],
             examples=[Example(**e) for e in data.get("examples", [])],
             description=data.get("description"), annotation_path=data.get("annotation_path"),
+            skipped=list(data.get("skipped", [])),
         )

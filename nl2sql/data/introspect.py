@@ -21,50 +21,71 @@ def _quote(name: str) -> str:
 
 
 def introspect(con: Any, profile: bool = True) -> tuple[list[Table], list[Relationship]]:
-    """Tables, columns, types, declared keys and (optionally) column profiles of a connection."""
+    """Tables, columns, types, declared keys and (optionally) column profiles of a connection.
+
+    Every schema of the database is read. A table is named by its plain name, or `schema.name`
+    when two schemas hold a table of that name (the connection's search path finds the others).
+    """
     rows = con.execute(
-        "SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
-        "ORDER BY table_name, column_index"
+        "SELECT schema_name, table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND NOT internal "
+        "AND schema_name NOT IN ('information_schema', 'pg_catalog') "
+        "ORDER BY schema_name <> 'main', schema_name, table_name, column_index"
     ).fetchall()
-    tables: dict[str, Table] = {}
-    for table, column, dtype, nullable in rows:
-        tables.setdefault(table, Table(table, [])).columns.append(Column(column, dtype, bool(nullable)))
+    names = _display_names({(schema, table) for schema, table, *_ in rows})
+    tables: dict[tuple[str, str], Table] = {}
+    for schema, table, column, dtype, nullable in rows:
+        entry = tables.setdefault((schema, table), Table(names[(schema, table)], [],
+                                                         schema=None if schema == "main" else schema))
+        entry.columns.append(Column(column, dtype, bool(nullable)))
     declared: list[Relationship] = []
-    for table, ctype, cols, ref_table, ref_cols in con.execute(
-        "SELECT table_name, constraint_type, constraint_column_names, referenced_table, "
-        "referenced_column_names FROM duckdb_constraints() "
-        "WHERE database_name = current_database() AND schema_name = 'main' "
+    for schema, table, ctype, cols, ref_table, ref_cols in con.execute(
+        "SELECT schema_name, table_name, constraint_type, constraint_column_names, referenced_table, "
+        "referenced_column_names FROM duckdb_constraints() WHERE database_name = current_database() "
         "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')"
     ).fetchall():
-        if table not in tables:
+        owner = tables.get((schema, table))
+        if owner is None:
             continue
         if ctype == "PRIMARY KEY":
-            tables[table].primary_key = list(cols)
-            if len(cols) == 1 and (col := tables[table].column(cols[0])):
+            owner.primary_key = list(cols)
+            if len(cols) == 1 and (col := owner.column(cols[0])):
                 col.primary_key = True
-        elif ref_table and len(cols) == 1 and ref_cols:
-            declared.append(Relationship(table, cols[0], ref_table, ref_cols[0], "declared"))
+        elif ref_table and len(cols) == 1 and ref_cols and (schema, ref_table) in names:
+            declared.append(Relationship(owner.name, cols[0], names[(schema, ref_table)], ref_cols[0], "declared"))
     for t in tables.values():
         if profile:
             _profile_table(con, t)
         else:
-            t.row_count = con.execute(f"SELECT count(*) FROM {_quote(t.name)}").fetchone()[0]
+            t.row_count = con.execute(f"SELECT count(*) FROM {t.sql_ref}").fetchone()[0]
     ordered = sorted(tables.values(), key=lambda t: t.name)
     return ordered, declared + infer_relationships(ordered, declared)
 
 
+def _display_names(keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(schema, table) -> the name people and SQL use: plain, or schema.table where names collide."""
+    count: dict[str, int] = {}
+    for _, table in keys:
+        count[table.lower()] = count.get(table.lower(), 0) + 1
+    return {(schema, table): table if count[table.lower()] == 1 else f"{schema}.{table}" for schema, table in keys}
+
+
 def _profile_table(con: Any, table: Table) -> None:
-    parts = ["count(*)"]
-    for c in table.columns:
+    """Row count, distinct and non-NULL counts, range and top values of each column.
+
+    Every expression has an alias of ours (nl2sql_*) and GROUP BY / ORDER BY use positions, so no
+    column name of the table (`v`, `n`, `value`, `count` ...) can bind where our own names are meant.
+    """
+    parts = ["count(*) AS nl2sql_rows"]
+    for i, c in enumerate(table.columns):
         q = _quote(c.name)
         comparable = not c.type.upper().startswith(("STRUCT", "MAP", "LIST", "UNION", "BLOB", "JSON")) \
             and not c.type.endswith("]")
-        parts.append(f"count(DISTINCT {q})" if comparable else "NULL")
-        parts.append(f"count({q})")
-        parts.append(f"min({q})" if comparable else "NULL")
-        parts.append(f"max({q})" if comparable else "NULL")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {_quote(table.name)}").fetchone()
+        parts.append(f"count(DISTINCT {q}) AS nl2sql_distinct_{i}" if comparable else f"NULL AS nl2sql_distinct_{i}")
+        parts.append(f"count({q}) AS nl2sql_present_{i}")
+        parts.append(f"min({q}) AS nl2sql_min_{i}" if comparable else f"NULL AS nl2sql_min_{i}")
+        parts.append(f"max({q}) AS nl2sql_max_{i}" if comparable else f"NULL AS nl2sql_max_{i}")
+    row = con.execute(f"SELECT {', '.join(parts)} FROM {table.sql_ref}").fetchone()
     table.row_count = int(row[0])
     for i, c in enumerate(table.columns):
         distinct, non_null, lo, hi = row[1 + 4 * i: 5 + 4 * i]
@@ -75,8 +96,8 @@ def _profile_table(con: Any, table: Table) -> None:
         )
         if c.is_text and distinct is not None and distinct <= LOW_CARDINALITY:
             values = con.execute(
-                f"SELECT {_quote(c.name)} AS v, count(*) AS n FROM {_quote(table.name)} "
-                f"WHERE {_quote(c.name)} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {TOP_VALUES}"
+                f"SELECT {_quote(c.name)} AS nl2sql_value, count(*) AS nl2sql_count FROM {table.sql_ref} "
+                f"WHERE {_quote(c.name)} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {TOP_VALUES}"
             ).fetchall()
             c.profile.top_values = [[json_safe(v), int(n)] for v, n in values]
 

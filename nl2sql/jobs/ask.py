@@ -6,7 +6,6 @@ This module never prints and never imports typer or rich; `nl2sql.cli` renders w
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from typing import Any
 
@@ -19,18 +18,17 @@ from nl2sql.core.audit import AuditLog, cost
 from nl2sql.core.errors import (
     ExecutionError,
     InvalidSQLError,
-    Nl2SqlError,
+    LimitError,
     ProviderError,
-    QueryTimeoutError,
     RefusalError,
     UnsafeSQLError,
     UsageError,
-    short_error,
 )
-from nl2sql.core.text import check_question
+from nl2sql.core.text import check_question, untrusted
 from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
+from nl2sql.jobs.redact import catalog_names, repair_error
 from nl2sql.safety.checks import check_result, shape_warnings
 from nl2sql.safety.guard import GuardedSQL, guard, without_cap
 from nl2sql.safety.sandbox import Sandbox
@@ -151,17 +149,6 @@ def refusal(reason: str) -> RefusalError:
                         hint="Rephrase the question with the tables and columns listed by `nl2sql schema`.")
 
 
-def repair_error(message: str) -> str:
-    """The error text a repair round sends back to the model: untrusted, so shortened and scrubbed.
-
-    DuckDB echoes data values in some errors ("Could not convert string 'ann@example.com' ...");
-    e-mail addresses and long quoted values are masked so a failed query cannot leak them.
-    """
-    text = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "<email>", message)
-    text = re.sub(r"'([^']{40})[^']+'", r"'\1…'", text)
-    return short_error(Exception(text), 400)
-
-
 def write_guarded_sql(
     question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
     options: AskOptions, usage: Usage,
@@ -184,14 +171,15 @@ def write_guarded_sql(
             result = sandbox.run(guarded, max_rows=options.max_rows) if sandbox is not None else None
             return draft, guarded, result, repairs
         except (InvalidSQLError, UnsafeSQLError, ExecutionError) as exc:
-            if isinstance(exc, QueryTimeoutError) or repairs >= options.max_repairs:
+            if isinstance(exc, LimitError) or repairs >= options.max_repairs:
                 if draft.sql is None:
                     raise ProviderError(f"The model did not return usable SQL: {draft.malformed}.",
                                         hint="Try again, or a stronger model (--model).") from None
                 raise
             repairs += 1
             request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
-                                          error=repair_error(exc.message))
+                                          error=repair_error(exc.message, options.privacy,
+                                                             f"{draft.sql or ''}\n{catalog_names(catalog)}"))
 
 
 def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:
@@ -207,16 +195,16 @@ def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[st
         if key in facts:
             agg_lines.append(f"{key}: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, float) else v}"
                                                    for k, v in facts[key].items()))
-    aggregates = "\n".join(agg_lines)
+    aggregates = untrusted("\n".join(agg_lines))
     if privacy != "rows":
         return "(rows withheld by the privacy setting)", aggregates
-    header = "\t".join(n for n, _ in result.columns)
+    header = untrusted("\t".join(n for n, _ in result.columns))
     lines = [header]
     for row in rows[:PREVIEW_ROWS]:
         cells = []
         for value in row:
             text = str(json_safe(value))
-            text = " ".join(text.split()).replace("</data>", "</ data>")
+            text = untrusted(" ".join(text.split()))
             cells.append(text[:PREVIEW_CELL_CHARS])
         lines.append("\t".join(cells))
     preview = "\n".join(lines)[:PREVIEW_CHARS]
@@ -344,17 +332,26 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                       narration=narration, chart=chart, explanation=draft.explanation,
                       assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
                       repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
-    except Nl2SqlError as exc:
-        record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
-                                                         "rejected" if isinstance(exc, UnsafeSQLError | InvalidSQLError)
-                                                         else "failed"),
-                      error=f"{type(exc).__name__}: {exc.message}"[:1000])
+    except BaseException as exc:  # every failed run is recorded with what stopped it, a bug or Ctrl-C too
+        record.update(verdict=_verdict(exc) if record.get("verdict") in (None, "accepted") else record["verdict"],
+                      error=f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"[:1000])
         raise
     finally:
         if audit is not None:
             timings.setdefault("total", (time.perf_counter() - started) * 1000)
             audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                          cost_usd=usage.cost_usd, timings=timings)
+
+
+def _verdict(exc: BaseException) -> str:
+    """The audit log's verdict for a run that ended in `exc`."""
+    if isinstance(exc, RefusalError):
+        return "refused"
+    if isinstance(exc, UnsafeSQLError | InvalidSQLError):
+        return "rejected"
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return "interrupted"
+    return "failed"
 
 
 @dataclasses.dataclass

@@ -29,6 +29,7 @@ from nl2sql.safety.guard import without_cap
 
 if TYPE_CHECKING:
     from nl2sql.backends.base import Backend
+    from nl2sql.jobs.export import Exported
 
 VIEW = re.compile(r"\br(\d+)\b", re.IGNORECASE)
 FULL_TURNS = 3  # the most recent turns go to the model in full; older ones as one line each
@@ -87,15 +88,20 @@ class Session:
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=1, default=str))
 
     @classmethod
+    def read(cls, path: Path) -> Session:
+        """Read a saved session (OSError, ValueError, KeyError or TypeError when the file is damaged)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        turns = [Turn(**t) for t in data["turns"]]
+        return cls(id=data["id"], created=data["created"], db=data.get("db"), backend=data["backend"],
+                   turns=turns, path=path)
+
+    @classmethod
     def load(cls, path: Path) -> Session:
-        """Read a saved session; a damaged file is a clear error."""
+        """Read a saved session; a damaged file is a clear error that says what is wrong with it."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            turns = [Turn(**t) for t in data["turns"]]
-            return cls(id=data["id"], created=data["created"], db=data.get("db"), backend=data["backend"],
-                       turns=turns, path=path)
+            return cls.read(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"The saved chat {path.stem} cannot be read ({type(exc).__name__}).",
+            raise UsageError(f"The saved chat {path.stem} cannot be read: {_damage(exc)}.",
                              hint="Start a new chat; `nl2sql chat --list` shows the others.") from None
 
     # -- views ------------------------------------------------------------------------------------
@@ -175,30 +181,60 @@ def new_session(home: Path, db: str | None, backend: str) -> Session:
                    path=sessions_dir(home) / f"{sid}.json")
 
 
-def list_sessions(home: Path) -> list[Session]:
-    """Saved sessions, newest first (unreadable files skipped)."""
-    out = []
+@dataclasses.dataclass(frozen=True)
+class DamagedSession:
+    """A saved chat whose file cannot be read (cut short, not JSON, fields missing)."""
+
+    id: str
+    path: Path
+    reason: str
+
+
+def _damage(exc: BaseException) -> str:
+    """What is wrong with a session file, in words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is cut short or not JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, KeyError):
+        return f"the field {exc.args[0]!r} is missing"
+    return f"its content is not a saved chat ({type(exc).__name__})"
+
+
+def list_sessions(home: Path) -> list[Session | DamagedSession]:
+    """Saved sessions, newest first; a file that cannot be read is listed as damaged, never skipped."""
+    out: list[Session | DamagedSession] = []
     for path in sorted(sessions_dir(home).glob("*.json"), reverse=True):
         try:
-            out.append(Session.load(path))
-        except UsageError:
-            continue
+            out.append(Session.read(path))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            out.append(DamagedSession(path.stem, path, _damage(exc)))
     return out
 
 
 def find_session(home: Path, sid: str | None) -> Session:
-    """The session `sid` (a unique prefix will do), or the latest one."""
+    """The session `sid` (a unique prefix will do), or the latest one; a damaged one is an error saying so."""
     sessions = list_sessions(home)
     if not sessions:
         raise UsageError("There is no saved chat to resume.", hint="Start one with `nl2sql chat`.")
     if sid is None:
-        return sessions[0]
-    matches = [s for s in sessions if s.id.startswith(sid)]
-    if len(matches) != 1:
-        ids = [s.id for s in sessions]
-        what = "matches several chats" if matches else "is not a saved chat"
-        raise UsageError(f"{sid!r} {what}.", hint=did_you_mean(sid, ids) or "See `nl2sql chat --list`.")
-    return matches[0]
+        chosen = sessions[0]
+    else:
+        matches = [s for s in sessions if s.id.startswith(sid)]
+        if len(matches) != 1:
+            ids = [s.id for s in sessions]
+            what = "matches several chats" if matches else "is not a saved chat"
+            raise UsageError(f"{sid!r} {what}.", hint=did_you_mean(sid, ids) or "See `nl2sql chat --list`.")
+        chosen = matches[0]
+    if isinstance(chosen, DamagedSession):
+        readable = next((s.id for s in sessions if isinstance(s, Session)), None)
+        latest = "The latest saved chat" if sid is None else "The saved chat"
+        raise UsageError(f"{latest} {chosen.id} is damaged and cannot be resumed: {chosen.reason}.",
+                         hint=(f"Resume another one by its id, e.g. nl2sql chat --resume {readable}" if readable
+                               else "Start a new chat with `nl2sql chat`.") + f"; the file is {chosen.path}.")
+    return chosen
 
 
 # -- one conversation -----------------------------------------------------------------------------
@@ -206,12 +242,22 @@ def find_session(home: Path, sid: str | None) -> Session:
 class Chat:
     """A conversation over one database: ask, run SQL, undo, reset; saved after every turn."""
 
-    def __init__(self, session: Session, pipeline: Pipeline, backend: Backend) -> None:
+    def __init__(self, session: Session, pipeline: Pipeline, backend: Backend,
+                 problems: list[str] | None = None) -> None:
         self.session = session
         self.pipeline = pipeline
         self.catalog = pipeline.catalog
         self.backend = backend
         self.answers: dict[int, Answer] = {}  # this process's full answers (rows), by turn number
+        self.problems = problems if problems is not None else []  # saving that failed: warnings, not errors
+
+    def save(self) -> None:
+        """Save the session; a disk that refuses costs the saved copy, never the answer in hand."""
+        try:
+            self.session.save()
+        except OSError as exc:
+            self.problems.append(f"The chat could not be saved to {self.session.path} "
+                                 f"({exc.strerror or type(exc).__name__}); `--resume` will not see the latest turns.")
 
     @property
     def last(self) -> Turn | None:
@@ -243,7 +289,7 @@ class Chat:
             at=dt.datetime.now().isoformat(timespec="seconds"), receipts=[r.to_dict() for r in answer.receipts],
             narrated_by=answer.narrated_by))
         self.answers[number] = answer
-        self.session.save()
+        self.save()
         return answer
 
     def undo(self) -> Turn | None:
@@ -252,7 +298,7 @@ class Chat:
             return None
         turn = self.session.turns.pop()
         self.answers.pop(turn.number, None)
-        self.session.save()
+        self.save()
         self.replay()
         return turn
 
@@ -261,7 +307,7 @@ class Chat:
         count = len(self.session.turns)
         self.session.turns.clear()
         self.answers.clear()
-        self.session.save()
+        self.save()
         self.replay()
         return count
 
@@ -281,6 +327,15 @@ class Chat:
                 self.backend.write_sql(request)
             except Nl2SqlError:
                 continue
+
+    def export(self, turn: Turn, fmt: str, target: Path) -> Exported:
+        """Every row of a turn's result (its SQL run again without the row cap) written to `target`."""
+        from nl2sql.jobs.export import export_rows
+
+        sandbox = self.pipeline.sandbox
+        if sandbox is None:
+            raise UsageError("This chat runs no queries, so it cannot export.")
+        return export_rows(turn.sql, self.catalog, sandbox, fmt, target)
 
     def result_of(self, turn: Turn) -> Answer:
         """The full answer of a turn: kept from this process, or recomputed from its SQL (resume)."""

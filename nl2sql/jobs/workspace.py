@@ -17,11 +17,12 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from nl2sql.backends.registry import make_backend
 from nl2sql.core.audit import AuditLog
 from nl2sql.core.config import Settings, load_settings, override
+from nl2sql.core.errors import ConfigError
 from nl2sql.data.annotations import find_annotation_file
 from nl2sql.data.build import build_catalog
 from nl2sql.data.sources import DataSource, resolve
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from nl2sql.jobs.chat import Chat, Session
     from nl2sql.jobs.evaluate.questions import EvalItem
     from nl2sql.jobs.evaluate.run import EvalConfig, ItemResult
+    from nl2sql.jobs.export import Exported
     from nl2sql.jobs.report.config import ReportConfig
     from nl2sql.jobs.report.pin import Pinned
     from nl2sql.jobs.report.run import Report
@@ -44,10 +46,11 @@ class Workspace:
 
     def __init__(self, settings: Settings, backend_factory: Callable[[], Backend] | None = None) -> None:
         self.settings = settings
-        self.source: DataSource = resolve(settings.db)
-        self._make_backend = backend_factory or functools.partial(make_backend, settings)
-        self._sandbox: Sandbox | None = None
         self.problems: list[str] = []  # bookkeeping that failed on the side (caches, history): warnings
+        ensure_home(settings.home_dir)
+        self.source: DataSource = resolve(settings.db, self.problems)
+        self._make_backend = backend_factory or functools.partial(make_backend, settings, problems=self.problems)
+        self._sandbox: Sandbox | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, /, *, backend: str | Callable[[], Backend] | None = None,
@@ -86,7 +89,9 @@ class Workspace:
     def catalog(self) -> Catalog:
         """The catalog of the source with its annotations (profiles cached in the data dir)."""
         annotation = find_annotation_file(self.source.name, self.settings.schema, self.settings.schemas_dir)
-        return build_catalog(self.source, annotation, self.settings.home_dir, problems=self.problems)
+        catalog = build_catalog(self.source, annotation, self.settings.home_dir, problems=self.problems)
+        self.problems.extend(catalog.skipped)
+        return catalog
 
     @property
     def sandbox(self) -> Sandbox:
@@ -98,7 +103,7 @@ class Workspace:
     @functools.cached_property
     def audit(self) -> AuditLog:
         """The audit log (history.sqlite in the data dir)."""
-        return AuditLog(self.settings.home_dir / "history.sqlite")
+        return AuditLog(self.settings.home_dir / "history.sqlite", self.problems)
 
     @functools.cached_property
     def backend(self) -> Backend:
@@ -142,13 +147,20 @@ class Workspace:
 
         return run_sql(text, self.catalog, None if check else self.sandbox, self.settings.max_rows)
 
+    def export(self, sql: str, fmt: str, target: Path | None, stdout: IO[str] | None = None) -> Exported:
+        """Every row of `sql` (guarded again, no row cap) streamed as csv, json, markdown or parquet to
+        `target` (or stdout); complete, or an error and no file (see jobs/export.py)."""
+        from nl2sql.jobs.export import export_rows
+
+        return export_rows(sql, self.catalog, self.sandbox, fmt, target, stdout)
+
     def chat(self, session: Session | None = None) -> Chat:
         """A conversation (a new session unless one is given); each answer becomes a view r1, r2, …"""
         from nl2sql.jobs.chat import Chat, new_session
 
         if session is None:
             session = new_session(self.settings.home_dir, self.settings.db, self.backend.name)
-        chat = Chat(session, self.pipeline(), self.backend)
+        chat = Chat(session, self.pipeline(), self.backend, self.problems)
         chat.replay()
         return chat
 
@@ -186,3 +198,15 @@ class Workspace:
         configs = configs or [EvalConfig(self.settings.backend, self.new_backend)]
         return run_eval(questions, configs, db, jobs=jobs, schema=self.settings.schema,
                         schemas_dir=self.settings.schemas_dir, progress=progress)
+
+
+def ensure_home(home: Path) -> None:
+    """The data dir exists or is created; one that cannot be created is a configuration error naming it.
+
+    A home that exists but cannot be written is not an error: each write that fails there becomes a
+    warning and the answer is still given."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"The data dir {home} cannot be created ({exc.strerror or type(exc).__name__}).",
+                          hint="Set NL2SQL_HOME (or `home` in nl2sql.toml) to a folder you can write.") from None

@@ -38,7 +38,11 @@ SHARE_WORDS = ("share", "pct", "percent", "percentage", "占比", "比例")
 def shape_warnings(result: Result, max_rows: int) -> list[str]:
     """Truncated rows, shortened cells, an empty result."""
     warnings = []
-    if result.truncated:
+    if result.truncated and result.cut_by == "bytes":
+        warnings.append(f"Only the first {result.row_count:,} rows are shown: the result reached the size cap for "
+                        f"results held in memory before the row cap ({max_rows:,}); totals and shares cover those "
+                        "rows only. Use --format with -o FILE to export every row.")
+    elif result.truncated:
         warnings.append(f"Only the first {result.row_count:,} rows are shown (row cap {max_rows:,}); "
                         "totals and shares cover those rows only.")
     if result.cells_capped:

@@ -4,8 +4,10 @@
 may run, or raises UnsafeSQLError / InvalidSQLError saying what was refused and why.
 
 L1 fails closed: every node type and every function must be on an allow-list, so whatever
-DuckDB adds in a future release is refused until someone reviews it. Tables must be plain
-names from the catalog (or CTEs of the query). L2 parses the exact text about to run with
+DuckDB adds in a future release is refused until someone reviews it; a function is judged by
+the name DuckDB sees. Tables must be names from the catalog (`schema.table` only for a catalog
+table of that schema) or CTEs of the query. SQL nested deeper than the parser's stack allows is
+refused before parsing. L2 parses the exact text about to run with
 DuckDB's parser on an empty, locked connection and requires one SELECT statement; sqlglot's
 own rendering of the query is never run (it rewrites some constructs, e.g. SELECT … INTO).
 """
@@ -22,6 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
 from nl2sql.core.errors import InvalidSQLError, UnsafeSQLError, did_you_mean
+from nl2sql.safety.allowlist import ALLOWED_FUNCTIONS, ALLOWED_NODES, function_name
 from nl2sql.safety.parse import check_one_select
 
 if TYPE_CHECKING:
@@ -30,71 +33,8 @@ if TYPE_CHECKING:
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse warnings are ours to report
 
 MAX_SQL_CHARS = 100_000
+MAX_NESTING = 25  # parentheses deep; sqlglot's parser recurses per level and Python's stack is finite
 CARTESIAN_LIMIT = 50_000_000  # rows a join without any join condition may produce
-
-# Expression node types a read-only query may contain. Anything else is refused.
-_NODE_NAMES = """
-Select Union Except Intersect Subquery With CTE From Join Where Group Having Qualify Order Ordered
-Limit Offset Fetch Distinct Column Identifier Table TableAlias Alias Star Literal Boolean Null Paren
-And Or Not Xor EQ NEQ NullSafeEQ NullSafeNEQ GT GTE LT LTE Is In Between Like ILike SimilarTo
-RegexpLike RegexpILike Glob Add Sub Mul Div IntDiv Mod Pow Neg BitwiseAnd BitwiseOr BitwiseXor
-BitwiseNot BitwiseLeftShift BitwiseRightShift Case If Cast TryCast DataType DataTypeParam Interval
-Var Exists Window WindowSpec Filter Bracket Array Tuple Struct PropertyEQ Slice Dot DPipe Collate
-Values Lambda Kwarg Escape Any All Unnest Lateral ArrayContains ArrayContainsAll
-ArrayOverlaps JSONExtract JSONExtractScalar JSONBExtract JSONPath JSONPathKey JSONPathRoot
-JSONPathSubscript JSONPathWildcard WithinGroup Distance Cube Rollup GroupingSets Concat IgnoreNulls
-RespectNulls HavingMax Pivot PivotAlias ToNumber Columns TimeUnit Extract AtTimeZone
-""".split()
-ALLOWED_NODES: frozenset[type[exp.Expr]] = frozenset(
-    getattr(exp, n) for n in _NODE_NAMES if isinstance(getattr(exp, n, None), type)
-)
-
-# Functions (by DuckDB name, lower case) a query may call: values in, values out. No table
-# functions, nothing that reads files, settings, variables or the environment.
-ALLOWED_FUNCTIONS = frozenset("""
-abs acos asin atan atan2 cbrt ceil ceiling cos cot degrees exp floor gamma greatest least ln log
-log10 log2 pi pow power radians random round sign sin sqrt tan trunc even factorial gcd lcm isnan
-isinf isfinite mod bit_count xor nextafter avg mean count count_star sum min max median mode
-quantile quantile_cont quantile_disc percentile_cont percentile_disc approx_count_distinct
-approx_quantile stddev stddev_pop stddev_samp variance var_pop var_samp corr covar_pop covar_samp
-first last any_value arg_max arg_min argmax argmin max_by min_by bool_and bool_or bit_and bit_or
-bit_xor string_agg group_concat listagg list array_agg histogram product sum_no_overflow favg fsum
-kurtosis skewness entropy regr_slope regr_intercept regr_r2 regr_count regr_avgx regr_avgy countif
-count_if sumif geomean geometric_mean avgif row_number rank dense_rank percent_rank cume_dist ntile
-lag lead first_value last_value nth_value coalesce ifnull nullif if iff case isnull notnull concat
-concat_ws length len char_length character_length lower upper lcase ucase trim ltrim rtrim substring
-substr left right replace reverse repeat lpad rpad position strpos instr contains starts_with
-ends_with prefix suffix split_part string_split str_split regexp_matches regexp_replace
-regexp_extract regexp_extract_all regexp_full_match regexp_split_to_array like ilike not_like
-not_ilike glob ascii chr unicode ord initcap md5 hash sha256 format printf strip_accents levenshtein
-damerau_levenshtein jaccard jaro_similarity jaro_winkler_similarity hamming mismatches editdist3
-translate array_to_string list_aggregate string_to_array split to_json json_extract
-json_extract_string json_extract_path json_extract_path_text json_value json_array_length json_keys
-json_type json_valid json_object json_array json_structure date_trunc datetrunc date_part datepart
-date_diff datediff date_sub date_add extract year month day quarter week weekofyear weekday
-dayofweek isodow dayofyear dayofmonth yearweek isoyear era hour minute second millisecond
-microsecond epoch epoch_ms epoch_us epoch_ns dayname monthname last_day make_date make_time
-make_timestamp make_timestamptz strftime strptime try_strptime to_timestamp to_date current_date
-today now current_timestamp get_current_timestamp get_current_time current_time age time_bucket
-date_format to_days to_months to_years to_hours to_minutes to_seconds to_weeks to_milliseconds
-to_microseconds to_centuries to_decades to_millennia timezone century decade millennium julian cast
-try_cast typeof list_value list_extract list_element array_extract list_contains list_has
-array_contains list_position list_sort list_reverse_sort list_distinct list_unique list_count
-list_sum list_min list_max list_avg list_slice array_slice array_length list_concat array_concat
-list_filter list_transform list_apply array_filter array_transform array_apply unnest flatten
-list_zip array_value array_has array_position array_distinct len struct_pack struct_extract row map
-map_extract element_at cardinality generate_series range grouping grouping_id nullif_zero zeroifnull
-timestamp_trunc time_to_str unix_to_time str_to_time explode str_to_date date_to_str
-ts_or_ds_to_date ts_or_ds_add date_str_to_date time_str_to_time time_str_to_date unix_to_str
-time_to_unix array_size array_join array_sort array_any array_all string_to_array array_unique_agg
-count_distinct approx_distinct variance_pop stddev_pop safe_divide std_dev
-""".split())
-
-# sqlglot names some functions by its own canonical name (TIME_TO_STR for strftime, ...);
-# the allow-list above holds both spellings of the functions it allows.
-_FUNC_ALIASES = {"arrayagg": "array_agg", "groupconcat": "string_agg"}
-
-
 
 @dataclasses.dataclass(frozen=True)
 class GuardedSQL:
@@ -112,11 +52,33 @@ def _refuse(what: str, why: str, hint: str | None = None) -> UnsafeSQLError:
                           "listed by `nl2sql schema`.")
 
 
-def _function_name(node: exp.Func) -> str:
-    if isinstance(node, exp.Anonymous):
-        return str(node.name).lower()
-    name = node.sql_name().lower()
-    return _FUNC_ALIASES.get(name, name)
+def _nesting(text: str) -> int:
+    """How deeply parentheses nest in `text`, outside string literals, quoted names and comments."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"":
+            end = text.find(ch, i + 1)
+            while end != -1 and text[end + 1: end + 2] == ch:  # '' inside a literal
+                end = text.find(ch, end + 2)
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+            continue
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+        i += 1
+    return deepest
 
 
 def _statement_kind(node: exp.Expr) -> str:
@@ -149,7 +111,7 @@ def _check_nodes(tree: exp.Expr) -> None:
         if type(node) in ALLOWED_NODES:
             continue
         if isinstance(node, exp.Func):
-            name = _function_name(node)
+            name = function_name(node)
             if name not in ALLOWED_FUNCTIONS:
                 raise _refuse(f"function {name}()", "It is not on nl2sql's list of functions that only compute "
                               "on values (no files, settings, variables or system tables).")
@@ -181,13 +143,21 @@ def _check_tables(tree: exp.Expr, catalog: Catalog) -> list[str]:
     for table in tree.find_all(exp.Table):
         this = table.this
         if not isinstance(this, exp.Identifier):
-            fname = _function_name(this) if isinstance(this, exp.Func) else type(this).__name__
+            fname = function_name(this) if isinstance(this, exp.Func) else type(this).__name__
             raise _refuse(f"reading from {fname}(…)", "Table functions (files, globs, system information) "
                           "cannot be used; only the catalog's tables can.")
-        if table.args.get("db") or table.args.get("catalog"):
-            raise _refuse(f"the qualified table name {table.sql(dialect='duckdb')}",
-                          "Use the plain table names listed by `nl2sql schema`.")
         name = this.name
+        schema = table.args.get("db")
+        if schema is not None:  # schema.table: only a catalog table of that schema (never a system schema)
+            known = catalog.table(f"{schema.name}.{name}") if isinstance(schema, exp.Identifier) else None
+            if known is None or table.args.get("catalog"):
+                raise _refuse(f"the qualified table name {table.sql(dialect='duckdb')}",
+                              "Use the table names listed by `nl2sql schema`.")
+            used.append(known.name)
+            continue
+        if table.args.get("catalog"):
+            raise _refuse(f"the qualified table name {table.sql(dialect='duckdb')}",
+                          "Use the table names listed by `nl2sql schema`.")
         if name.lower() in ctes:
             continue
         known = catalog.table(name)
@@ -267,7 +237,8 @@ def _check_joins(tree: exp.Expr, catalog: Catalog) -> None:
 
 def _source_rows(source: exp.Expr | None, catalog: Catalog) -> int:
     if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-        table = catalog.table(source.name)
+        db = source.args.get("db")
+        table = catalog.table(f"{db.name}.{source.name}" if isinstance(db, exp.Identifier) else source.name)
         return table.row_count if table else 1
     return 1  # derived tables, CTEs and VALUES: their size is not known here; L4 limits them
 
@@ -277,6 +248,11 @@ def _check_columns(tree: exp.Expr, catalog: Catalog) -> None:
     from sqlglot.optimizer.qualify import qualify
 
     schema: dict[str, object] = {t.name: {c.name: c.type for c in t.columns} for t in catalog.tables}
+    if any(t.schema for t in catalog.tables):  # several schemas: sqlglot wants one nesting depth for all
+        nested: dict[str, dict[str, object]] = {}
+        for table in catalog.tables:
+            nested.setdefault(table.schema or "main", {})[table.base_name] = {c.name: c.type for c in table.columns}
+        schema = dict(nested)
     try:
         qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=True,
                 quote_identifiers=False, identify=False)
@@ -310,7 +286,9 @@ def _with_limit(text: str, tree: exp.Expr, cap: int) -> tuple[str, int | None]:
         return f"{text}\nLIMIT {cap}", cap
     value = limit.expression
     if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit() and int(value.this) <= cap:
-        return text, None
+        # the query's own LIMIT stays; a space keeps it from reading as our cap (`without_cap` drops only ours)
+        own = _CAP_SUFFIX.search(text)
+        return (text[:own.start()] + "\n " + text[own.start() + 1:] if own else text), None
     return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
 
 
@@ -337,8 +315,10 @@ def duckdb_agrees(text: str) -> None:
     check_one_select(text)
 
 
-def guard(sql: str, catalog: Catalog, max_rows: int = 1000, parse_here: bool = True) -> GuardedSQL:
+def guard(sql: str, catalog: Catalog, max_rows: int | None = 1000, parse_here: bool = True) -> GuardedSQL:
     """Prove `sql` is one read-only query over `catalog`'s tables (L1 + L2) and cap its rows.
+
+    `max_rows=None` adds no cap: exports stream every row, within the sandbox's time and memory limits.
 
     With `parse_here=False`, L2 is left to the sandbox worker that runs the query: it parses the
     same text with DuckDB right before executing it, and refuses it otherwise.
@@ -353,6 +333,21 @@ def guard(sql: str, catalog: Catalog, max_rows: int = 1000, parse_here: bool = T
     if "\x00" in sql:
         raise _refuse("a NUL character in the SQL", "It can make parsers disagree.")
     text = _strip(sql)
+    if _nesting(text) > MAX_NESTING:
+        raise _too_deep()
+    try:
+        return _guard(text, sql, catalog, max_rows, parse_here)
+    except RecursionError:  # deep nesting without parentheses (NOT NOT NOT …, CASE in CASE …)
+        raise _too_deep() from None
+
+
+def _too_deep() -> UnsafeSQLError:
+    return _refuse("SQL nested too deeply", f"The limit is {MAX_NESTING} levels (of parentheses, or as deep "
+                   "without them); deeper SQL could exhaust the parser's stack.",
+                   hint="Flatten the query: use WITH (CTEs) for the inner steps instead of nesting them.")
+
+
+def _guard(text: str, sql: str, catalog: Catalog, max_rows: int | None, parse_here: bool) -> GuardedSQL:
     statements = _split_statements(text)
     if not statements:
         raise InvalidSQLError("The SQL holds no statement.", hint="Pass a SELECT query.")
@@ -370,7 +365,7 @@ def guard(sql: str, catalog: Catalog, max_rows: int = 1000, parse_here: bool = T
     tables = _check_tables(tree, catalog)
     _check_joins(tree, catalog)
     _check_columns(tree, catalog)
-    final, cap = _with_limit(text, tree, max_rows + 1)
+    final, cap = _with_limit(text, tree, max_rows + 1) if max_rows is not None else (text, None)
     if parse_here:
         duckdb_agrees(final)
     return GuardedSQL(sql=final, original=sql, tables=tuple(tables), limit=cap, parsed=parse_here)

@@ -2,6 +2,11 @@
 
 Started by `sandbox.Sandbox` with a minimal environment; it never imports sqlglot. Messages on
 stdin/stdout are length-prefixed pickles, written only by our own two processes.
+
+A query is answered with one message (capped rows), or, for an export, streamed: the columns,
+then batches of rows, then an empty batch. The worker dies with its parent: a thread watches the
+parent process and, when it is gone, removes the worker's temp directory and exits at once, even
+in the middle of a query (DuckDB's own interrupts are cooperative).
 """
 
 from __future__ import annotations
@@ -9,8 +14,10 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import shutil
 import struct
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,7 @@ from nl2sql.core.errors import DataSourceError, InvalidSQLError, UnsafeSQLError,
 from nl2sql.safety.parse import check_one_select
 
 POLL_SECONDS = 0.05
+PARENT_CHECK_SECONDS = 0.2
 
 
 def send(stream: Any, obj: Any) -> None:
@@ -98,25 +106,41 @@ def _approx_size(value: Any) -> int:
     return 16
 
 
+def _failure(exc: Exception) -> dict[str, Any]:
+    """A DuckDB error as a reply: its kind tells the parent which limit (if any) stopped the query."""
+    import duckdb
+
+    if isinstance(exc, duckdb.InterruptException):
+        return {"error": "interrupted", "kind": "timeout"}
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return {"error": short_error(exc), "kind": "memory"}
+    return {"error": short_error(exc), "kind": "duckdb"}
+
+
+def _checked(request: dict[str, Any]) -> dict[str, Any] | None:
+    """L2 on the very text about to run (unless the parent did it); a refusal as a reply, else None."""
+    try:
+        if not request.get("parsed"):
+            check_one_select(request["sql"])
+    except (UnsafeSQLError, InvalidSQLError) as exc:
+        return {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
+    return None
+
+
 def _execute(con: Any, request: dict[str, Any]) -> dict[str, Any]:
     import duckdb
 
-    try:
-        if not request.get("parsed"):
-            check_one_select(request["sql"])  # L2, on the very text about to run
-    except (UnsafeSQLError, InvalidSQLError) as exc:
-        return {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
+    refused = _checked(request)
+    if refused is not None:
+        return refused
     try:
         cursor = con.execute(request["sql"])
         columns = [(d[0], str(d[1])) for d in cursor.description or []]
         batch = cursor.fetchmany(request["max_rows"] + 1)
-    except duckdb.InterruptException:
-        return {"error": "interrupted", "kind": "timeout"}
-    except duckdb.OutOfMemoryException as exc:
-        return {"error": short_error(exc), "kind": "memory"}
     except duckdb.Error as exc:
-        return {"error": short_error(exc), "kind": "duckdb"}
+        return _failure(exc)
     truncated = len(batch) > request["max_rows"]
+    cut_by = "rows" if truncated else None
     rows, total, capped = [], 0, 0
     for raw in batch[: request["max_rows"]]:
         row = []
@@ -126,10 +150,48 @@ def _execute(con: Any, request: dict[str, Any]) -> dict[str, Any]:
             total += _approx_size(cell)
             row.append(cell)
         if total > request["max_bytes"]:
-            truncated = True
+            truncated, cut_by = True, "bytes"
             break
         rows.append(tuple(row))
-    return {"columns": columns, "rows": rows, "truncated": truncated, "cells_capped": capped}
+    return {"columns": columns, "rows": rows, "truncated": truncated, "cells_capped": capped, "cut_by": cut_by}
+
+
+def _stream(con: Any, request: dict[str, Any], out: Any) -> None:
+    """Every row of the query, in batches: {"columns"}, then {"rows": batch} ..., then {"rows": []}.
+
+    Nothing is capped: the parent enforces the time and memory limits and stops us when one is reached."""
+    import duckdb
+
+    refused = _checked(request)
+    if refused is not None:
+        send(out, refused)
+        return
+    try:
+        cursor = con.execute(request["sql"])
+        send(out, {"columns": [(d[0], str(d[1])) for d in cursor.description or []]})
+        while True:
+            batch = cursor.fetchmany(request["stream"])
+            send(out, {"rows": batch})
+            if not batch:
+                return
+    except duckdb.Error as exc:
+        send(out, _failure(exc))
+
+
+def die_with_parent(parent: int, temp_root: str | None) -> None:
+    """Exit (removing our temp directory) as soon as the process that started us is gone.
+
+    A thread polls the parent's pid, so it works while the main thread is inside a long query;
+    os._exit stops DuckDB's threads too. Without this a killed `nl2sql` would leave its worker
+    running the query to the end."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        if temp_root:
+            shutil.rmtree(temp_root, ignore_errors=True)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="nl2sql-parent-watch", daemon=True).start()
 
 
 def main() -> None:
@@ -140,6 +202,7 @@ def main() -> None:
         config = receive(in_fd, None)
     except (EOFError, struct.error):
         return
+    die_with_parent(config.get("parent", os.getppid()), config.get("home"))
     from nl2sql.data.sources import DataSource, connect
 
     src = config["source"]
@@ -161,4 +224,7 @@ def main() -> None:
             request = receive(in_fd, None)
         except EOFError:
             return
-        send(stdout, _execute(con, request))
+        if request.get("stream"):
+            _stream(con, request, stdout)
+        else:
+            send(stdout, _execute(con, request))
