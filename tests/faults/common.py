@@ -16,7 +16,8 @@ UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def assert_terminal_safe(text: str, where: str = "output") -> None:
     """No control character (C0 but newline and tab, DEL, C1, bidi) in `text`."""
     found = UNSAFE.search(text)
-    assert found is None, f"{where} holds {found.group(0)!r} at {found.start()}: {text[max(0, found.start() - 40):][:80]!r}"
+    context = text[max(0, found.start() - 40):][:80] if found else ""
+    assert found is None, f"{where} holds {found.group(0)!r} at {found.start()}: {context!r}"
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:

@@ -4,6 +4,7 @@ left by a process that could not clean up are removed by the next one that start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,10 +73,8 @@ def test_the_worker_dies_with_its_parent_and_leaves_no_temp_dir(how: signal.Sign
         assert _eventually(lambda: not temp.exists()), f"{temp} was left behind ({how.name})"
     finally:
         for pid in (parent.pid, worker):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def test_stale_sandbox_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from nl2sql.core.errors import QueryTimeoutError
 from nl2sql.jobs.workspace import Workspace
-from tests.helpers import FakeBackend, REPO
+from tests.helpers import REPO, FakeBackend
 
 HOG = "SELECT length(string_agg(repeat('x', 3000), ',')) AS n FROM order_items"
 
@@ -56,7 +57,7 @@ def test_failed_runs_are_in_the_history_with_their_error(isolated_home: Path) ->
         timed_out = FakeBackend(sql=["SELECT count(*) AS n FROM orders a, order_items b "
                                      "WHERE a.order_id + b.line_number < b.order_id"])
         ws2 = Workspace.open(backend=lambda: timed_out, timeout=0.5)
-        with ws2, pytest.raises(Exception, match="longer than 0.5 s"):
+        with ws2, pytest.raises(QueryTimeoutError, match=r"longer than 0\.5 s"):
             ws2.ask("Count pairs")
         entries = ws.audit.recent(5)
     assert entries[0]["verdict"] == "failed" and entries[0]["error"].startswith("QueryTimeoutError: ")
