@@ -28,7 +28,7 @@ from nl2sql.core.text import check_question, untrusted
 from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
-from nl2sql.jobs.redact import catalog_names, repair_error
+from nl2sql.jobs.redact import catalog_names, reads_pii, repair_error
 from nl2sql.safety.checks import check_result, shape_warnings
 from nl2sql.safety.guard import GuardedSQL, guard, without_cap
 from nl2sql.safety.sandbox import Sandbox
@@ -178,8 +178,13 @@ def write_guarded_sql(
                 raise
             repairs += 1
             request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
-                                          error=repair_error(exc.message, options.privacy,
+                                          error=repair_error(exc.message, _tier(draft.sql or "", catalog, options),
                                                              f"{draft.sql or ''}\n{catalog_names(catalog)}"))
+
+
+def _tier(sql: str, catalog: Catalog, options: AskOptions) -> str:
+    """The privacy tier a repair round's error text gets: values withheld whenever the query reads PII."""
+    return "schema" if reads_pii(sql, catalog) else options.privacy
 
 
 def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:

@@ -52,3 +52,9 @@ def withhold_values(text: str, known: str) -> str:
 def catalog_names(catalog: Catalog) -> str:
     """The catalog's table and column names, as text a repair error may quote under any privacy tier."""
     return " ".join(f"{t.name} {' '.join(c.name for c in t.columns)}" for t in catalog.tables)
+
+
+def reads_pii(sql: str, catalog: Catalog) -> bool:
+    """True when `sql` names a column annotated `pii: true` (its error text may quote personal data)."""
+    names = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
+    return bool(names) and any(w.lower() in names for w in re.findall(r"[A-Za-z_][\w$]*", sql))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,12 @@ class Sandbox:
         reply: dict[str, Any] = receive(self._proc.stdout.fileno(), deadline)
         return reply
 
+    def _readable(self, until: float) -> bool:
+        """True when the worker has written something before `until` (nothing is read)."""
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout.fileno()], [], [], max(0.0, until - time.monotonic()))
+        return bool(ready)
+
     def _rss_bytes(self) -> int:
         if self._proc is None:
             return 0
@@ -188,10 +195,9 @@ class Sandbox:
         Threads may share a sandbox: its one worker runs one query at a time.
         """
         with self._lock:
-            started = time.monotonic()
             rows_cap = self.limits.max_rows if max_rows is None else max_rows
-            self._send(query, {"max_rows": rows_cap, "max_cell": self.limits.max_cell_chars,
-                               "max_bytes": self.limits.max_result_bytes})
+            started = self._send(query, {"max_rows": rows_cap, "max_cell": self.limits.max_cell_chars,
+                                         "max_bytes": self.limits.max_result_bytes})
             reply = self._await(started + self.limits.timeout + GRACE_SECONDS)
             self._raise_failure(reply)
             return Result(columns=reply["columns"], rows=reply["rows"], truncated=reply["truncated"],
@@ -206,9 +212,8 @@ class Sandbox:
         starts on the next query) and raises.
         """
         with self._lock:
-            started = time.monotonic()
+            started = self._send(query, {"stream": batch_rows})
             deadline = started + self.limits.timeout + GRACE_SECONDS
-            self._send(query, {"stream": batch_rows})
             count = 0
             try:
                 head = self._await(deadline)
@@ -225,7 +230,8 @@ class Sandbox:
                 self._kill()  # the worker may be mid-stream: its next messages belong to nobody
                 raise
 
-    def _send(self, query: GuardedSQL, fields: dict[str, Any]) -> None:
+    def _send(self, query: GuardedSQL, fields: dict[str, Any]) -> float:
+        """Send a query to a ready worker; returns when it was sent (the time limit counts from there)."""
         from nl2sql.safety.guard import GuardedSQL  # here, not at the top: importing sqlglot costs start-up
 
         if not isinstance(query, GuardedSQL):
@@ -240,23 +246,28 @@ class Sandbox:
             self.start()
             assert self._proc is not None and self._proc.stdin is not None
             send(self._proc.stdin, request)
+        return time.monotonic()
 
     def _await(self, hard_deadline: float) -> dict[str, Any]:
         """The worker's next message; past the time limit or over the memory limit it is stopped."""
         memory_cap = int(self.limits.memory_bytes * 1.5) + 256 * 2**20
         try:
             while True:
-                try:
-                    return self._receive(deadline=min(hard_deadline, time.monotonic() + 0.25))
-                except TimeoutError:
-                    if time.monotonic() >= hard_deadline:
-                        self._kill()
-                        raise self._timeout() from None
-                    if self._rss_bytes() > memory_cap:
-                        self._kill()
-                        raise MemoryLimitError(
-                            f"The query used more memory than the {self.limits.memory_limit} limit and was "
-                            "stopped.", hint="Aggregate more, select fewer columns, or raise --memory-limit.") from None
+                # wait for a message to begin, a little at a time, watching the limits in between; once it
+                # begins it is read whole (a big reply read in pieces across polls would lose its framing)
+                if self._readable(min(hard_deadline, time.monotonic() + 0.25)):
+                    try:
+                        return self._receive(deadline=hard_deadline)
+                    except TimeoutError:
+                        pass
+                if time.monotonic() >= hard_deadline:
+                    self._kill()
+                    raise self._timeout()
+                if self._rss_bytes() > memory_cap:
+                    self._kill()
+                    raise MemoryLimitError(
+                        f"The query used more memory than the {self.limits.memory_limit} limit and was "
+                        "stopped.", hint="Aggregate more, select fewer columns, or raise --memory-limit.")
         except EOFError:
             self._kill()
             raise ExecutionError("The query stopped the database worker (it may have run out of memory).",
