@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from nl2sql.answer.charts import ChartError, ChartSpec, chart_format
-from nl2sql.core.values import as_number, is_additive
+from nl2sql.answer.measures import by_name
+from nl2sql.core.values import as_number
 
 MAX_CATEGORIES = 15  # beyond this, bar and pie charts show the top N and one "Other" bar
 MAX_LABEL_CHARS = 28
@@ -228,7 +229,7 @@ def _draw_lines(ax: Any, spec: ChartSpec, xs: list[Any], table: dict[str, list[A
 
 def _draw_bars(ax: Any, spec: ChartSpec, xs: list[Any], table: dict[str, list[Any]]) -> str | None:
     kind = spec.type
-    additive = is_additive(spec.y[0])
+    additive = by_name(spec.y[0]).additive
     labels = [_text(x) for x in xs]
     note = None
     if len(table) == 1:

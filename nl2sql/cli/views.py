@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nl2sql.answer.measures import is_label_name
 from nl2sql.core.values import format_cell, is_numeric_type
 
 if TYPE_CHECKING:
@@ -92,10 +93,11 @@ def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
     from rich.text import Text
 
     table = Table(show_lines=False, header_style="bold", row_styles=["", "dim"] if len(result.rows) > 8 else None)
+    plain = [is_label_name(name) for name, _ in result.columns]  # years and ids read 2024, not 2,024
     for name, ctype in result.columns:
         table.add_column(Text(name), justify="right" if is_numeric_type(ctype) else "left")
     for row in result.rows[:max_shown]:
-        table.add_row(*(Text(format_cell(v)) for v in row))  # Text: data is never rich markup
+        table.add_row(*(Text(format_cell(v, p)) for v, p in zip(row, plain, strict=False)))  # Text: never markup
     hidden = len(result.rows) - max_shown
     if hidden > 0 or result.truncated:
         more = f"{hidden:,} more rows" if hidden > 0 else ""
@@ -110,7 +112,7 @@ def sql_run_view(run: SqlRun, check_only: bool) -> Any:
     from rich.console import Group
     from rich.markup import escape
 
-    parts: list[Any] = [sql_panel(run.guarded.sql)]
+    parts: list[Any] = [sql_panel(run.sql.strip().rstrip(";"))]  # as written; the row cap is the guard's
     if check_only:
         tables = ", ".join(run.guarded.tables) or "no tables"
         parts.append(f"[green]✓ The guard accepts this query[/] (reads {escape(tables)}).")

@@ -12,7 +12,7 @@ from typing import Any
 
 from nl2sql.answer.charts import ChartSpec, InvalidChartSpec, pick_chart, with_type
 from nl2sql.answer.grounding import Receipt, check, evidence
-from nl2sql.answer.narrator import language_of, summarize
+from nl2sql.answer.narrator import facts_text, language_of, summarize
 from nl2sql.answer.narrator import narrate as narrate_deterministically
 from nl2sql.backends.base import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.core.audit import AuditLog, cost
@@ -28,7 +28,7 @@ from nl2sql.core.errors import (
     short_error,
 )
 from nl2sql.core.text import check_question
-from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
+from nl2sql.core.values import Result, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
 from nl2sql.safety.checks import check_result, shape_warnings
@@ -50,7 +50,7 @@ class SqlRun:
         """The DESIGN §5 fields that apply to a SQL run."""
         result = self.result
         return {
-            "sql": self.guarded.sql,
+            "sql": without_cap(self.guarded.sql), "row_cap": self.guarded.limit - 1 if self.guarded.limit else None,
             "columns": [{"name": n, "type": t} for n, t in (result.columns if result else [])],
             "rows": [[json_safe(v) for v in row] for row in (result.rows if result else [])],
             "row_count": result.row_count if result else 0,
@@ -105,6 +105,7 @@ class Answer:
     receipts: list[Receipt] = dataclasses.field(default_factory=list)
     narrated_by: str | None = None  # "model" or "computed"
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
+    row_cap: int | None = None  # the guard capped the rows at this many (`sql` is shown as written, without it)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -117,6 +118,7 @@ class Answer:
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
+            "row_cap": self.row_cap,
         }
 
 
@@ -194,20 +196,13 @@ def write_guarded_sql(
                                           error=repair_error(exc.message))
 
 
-def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:
+def narration_inputs(result: Result, catalog: Catalog, privacy: str, sql: str | None = None) -> tuple[str, str]:
     """(preview, aggregates) for the narration prompt: capped, PII masked, privacy tier applied."""
     pii = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
     masked = [i for i, (name, _) in enumerate(result.columns) if name.lower() in pii]
     rows = [tuple("***" if i in masked else v for i, v in enumerate(row)) for row in result.rows] if masked \
         else result.rows
-    facts = summarize(result.columns, rows)
-    agg_lines = [f"{k}: {fmt_number(v) if isinstance(v, float) else v}" for k, v in facts.items()
-                 if not isinstance(v, dict)]
-    for key in ("leader", "last_place", "trend", "peak"):
-        if key in facts:
-            agg_lines.append(f"{key}: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, float) else v}"
-                                                   for k, v in facts[key].items()))
-    aggregates = "\n".join(agg_lines)
+    aggregates = facts_text(summarize(result.columns, rows, sql))
     if privacy != "rows":
         return "(rows withheld by the privacy setting)", aggregates
     header = "\t".join(n for n, _ in result.columns)
@@ -236,7 +231,7 @@ def narrate_grounded(
     """
     ev = evidence(result.columns, result.rows, " ".join([question, guarded.original, *draft.assumptions]))
     if options.privacy != "schema" and result.rows:
-        preview, aggregates = narration_inputs(result, catalog, options.privacy)
+        preview, aggregates = narration_inputs(result, catalog, options.privacy, without_cap(guarded.sql))
         # the SQL without our row cap: a model shown "LIMIT 1001" tends to report 1001 as a figure
         request = NarrationRequest(question=question, sql=without_cap(guarded.sql), result=result,
                                    assumptions=draft.assumptions, language=language_of(question), preview=preview,
@@ -261,7 +256,8 @@ def narrate_grounded(
         else:
             warnings.append("The model's narration stated numbers the result does not support; "
                             "a summary computed from the rows is shown instead.")
-    text = narrate_deterministically(question, result.columns, result.rows, result.truncated)
+    text = narrate_deterministically(question, result.columns, result.rows, result.truncated,
+                                     without_cap(guarded.sql))
     return text, check(text, ev).receipts, "computed"
 
 
@@ -320,9 +316,10 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         if result is None:
             record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
+            return Answer(question=question, backend=backend.name, model=backend.model, sql=without_cap(guarded.sql),
                           result=Result(columns=[], rows=[]), explanation=draft.explanation,
-                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs)
+                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
+                          row_cap=options.max_rows if guarded.limit else None)
         record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
@@ -340,7 +337,8 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         timings["narrate"] = (time.perf_counter() - t) * 1000
         chart = choose_answer_chart(question, draft, result, options, notes) if options.narrate else None
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
+        return Answer(question=question, backend=backend.name, model=backend.model, sql=without_cap(guarded.sql),
+                      result=result, row_cap=options.max_rows if guarded.limit else None,
                       narration=narration, chart=chart, explanation=draft.explanation,
                       assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
                       repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)

@@ -25,7 +25,6 @@ from nl2sql.core.errors import Nl2SqlError, UsageError, did_you_mean
 from nl2sql.core.files import write_atomic
 from nl2sql.data.context import build_context
 from nl2sql.jobs.ask import Answer, Pipeline
-from nl2sql.safety.guard import without_cap
 
 if TYPE_CHECKING:
     from nl2sql.backends.base import Backend
@@ -236,7 +235,7 @@ class Chat:
     def _record(self, kind: str, text: str, answer: Answer) -> Answer:
         number = self.session.next_number()
         self.session.turns.append(Turn(
-            number=number, kind=kind, text=text, sql=without_cap(answer.sql),
+            number=number, kind=kind, text=text, sql=answer.sql,
             columns=[[n, t] for n, t in answer.result.columns], row_count=answer.result.row_count,
             truncated=answer.result.truncated, narration=answer.narration,
             chart=answer.chart.to_dict() if answer.chart else None, assumptions=answer.assumptions,

@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 from nl2sql.core.errors import did_you_mean
-from nl2sql.core.values import Result, as_number, fmt_number, is_additive, is_numeric_type, is_temporal_type
+from nl2sql.answer.measures import by_name
+from nl2sql.core.values import Result, as_number, fmt_number, is_numeric_type, is_temporal_type
 from nl2sql.jobs.report.config import SectionConfig
 from nl2sql.jobs.report.period import Period
 
@@ -56,7 +57,7 @@ def compare(current: Result, previous: Result | None) -> tuple[list[Change], lis
     prev_names = [n for n, _ in previous.columns] if previous else []
     for i in measures:
         name = current.columns[i][0]
-        additive = is_additive(name)
+        additive = by_name(name).additive
         if not additive and len(current.rows) != 1:
             continue
         now = sum(v for v in (as_number(r[i]) for r in current.rows) if v is not None)
