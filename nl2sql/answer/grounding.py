@@ -276,7 +276,7 @@ def _shape_evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]])
         if shape.period is not None and shape.labels and shape.repeated_periods:
             first, last, table = pivot_periods(rows, shape.period, shape.labels, m)
             a, b = label(first, shape.grain), label(last, shape.grain)
-            sums = [sum(v[k] for v in table.values() if v[k] is not None) for k in (0, 1)]
+            sums = [sum(x for v in table.values() if (x := v[k]) is not None) for k in (0, 1)]
             out += _changes((a, sums[0]), (b, sums[1]), f"total {col}")
             for name, (x, y) in table.items():
                 if x is not None and y is not None:

@@ -15,6 +15,7 @@ one order holds several products).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import sqlglot
@@ -68,6 +69,21 @@ def is_period_name(name: str) -> bool:
     return name.lower().strip() in _PERIOD_NAMES
 
 
+_WORDS = {"avg": "average", "pct": "%", "perc": "%", "qty": "quantity", "amt": "amount", "cnt": "count",
+          "num": "number of", "nbr": "number of", "no": "number", "id": "ID", "yr": "year", "csat": "CSAT",
+          "aov": "AOV", "ltv": "LTV", "sku": "SKU", "usd": "USD", "eur": "EUR", "yoy": "YoY", "mom": "MoM"}
+
+
+def humanize(name: str) -> str:
+    """A column name as people read it: 'return_rate' -> 'return rate', 'avgOrderValue' -> 'average order value'."""
+    if not name or any("\u4e00" <= ch <= "\u9fff" for ch in name):
+        return name
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.strip())
+    words = [w for w in re.split(r"[\s_\-.]+", spaced) if w]
+    shown = [_WORDS.get(w.lower(), w if w.isupper() and len(w) > 1 else w.lower()) for w in words]
+    return " ".join(shown) or name
+
+
 def is_label_name(name: str) -> bool:
     """A column named like an identifier or a period: its numbers are written as is (2024, not 2,024)."""
     return is_identifier_name(name) or is_period_name(name)
@@ -96,9 +112,7 @@ def by_name(name: str) -> Measure:
 def _strip(node: exp.Expr) -> exp.Expr:
     """The expression inside casts, rounding, parentheses and COALESCE(x, 0)."""
     while True:
-        if isinstance(node, _WRAPPERS):
-            node = node.this
-        elif isinstance(node, exp.Coalesce):
+        if isinstance(node, (*_WRAPPERS, exp.Coalesce)):
             node = node.this
         else:
             return node
@@ -244,7 +258,7 @@ def measure_kinds(columns: list[tuple[str, str]], sql: str | None = None,
         found = None
         if parsed is not None and name.lower() in parsed[1]:
             found = _from_expression(name, parsed[1][name.lower()], parsed[0])
-        if found is not None and found.kind == PERIOD and not (named.kind in NOT_MEASURES):
+        if found is not None and found.kind == PERIOD and named.kind not in NOT_MEASURES:
             found = Measure(name, VALUE, named.additive)  # a grouped number that is not named like a period
         measure = found if found is not None else named
         if rows:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nl2sql.answer.measures import Measure, fmt_measure, measure_kinds, measures_of
+from nl2sql.answer.measures import Measure, fmt_measure, humanize, measure_kinds, measures_of
 from nl2sql.answer.shape import (
     ResultShape,
     group_totals,
@@ -192,11 +192,11 @@ class _Words:
 
     def __init__(self, zh: bool, kinds: dict[str, Measure], facts: dict[str, Any]) -> None:
         self.zh, self.kinds, self.facts = zh, kinds, facts
-        self.m = facts["measure"]
-        self.measure = kinds.get(self.m)
+        self.measure = kinds.get(facts["measure"])
+        self.m = humanize(facts["measure"])
 
     def v(self, value: float, name: str | None = None) -> str:
-        return fmt_measure(value, self.kinds.get(name or self.m), fmt_number)
+        return fmt_measure(value, self.kinds.get(name) if name else self.measure, fmt_number)
 
     def delta(self, c: dict[str, Any]) -> str:
         """'+3,522,883, +14.7%' (points for percentages: a change of a rate is not a % of a %)."""
@@ -208,7 +208,7 @@ class _Words:
     def one_row(self) -> str:
         values = self.facts["values"]
         text = ("；" if self.zh else "; ").join(
-            (f"{name} 为 {self.v(v, name)}" if self.zh else f"{name} {self.v(v, name)}")
+            (f"{humanize(name)} 为 {self.v(v, name)}" if self.zh else f"{humanize(name)} {self.v(v, name)}")
             for name, v in list(values.items())[:4])
         if "label" in self.facts:
             return f"{self.facts['label']}：{text}。" if self.zh else f"{self.facts['label']}: {text}."
@@ -226,16 +226,18 @@ class _Words:
         for key, en, zh in (("biggest_rise", "The biggest rise", "增幅最大"), ("biggest_fall", "the biggest fall",
                                                                                 "降幅最大")):
             item = c.get(key)
-            if item is None or (key == "biggest_fall" and c.get("biggest_rise") is item):
+            if item is None or (key == "biggest_fall" and c["biggest_rise"]["label"] == item["label"]):
                 continue
             if (key == "biggest_rise") != (item["change"] >= 0):
-                en, zh = ("The smallest fall", "降幅最小") if key == "biggest_rise" else ("the smallest rise", "增幅最小")
+                en, zh = (("The smallest fall", "降幅最小") if key == "biggest_rise"
+                          else ("the smallest rise", "增幅最小"))
             parts.append(f"{zh}的是 {item['label']}：{self.v(item['first_value'])} → {self.v(item['last_value'])}"
                          f"（{self.delta(item)}）。" if self.zh else
                          f"{en[0].upper()}{en[1:]}: {item['label']}, {self.v(item['first_value'])} in {a} → "
                          f"{self.v(item['last_value'])} in {b} ({self.delta(item)}).")
         if c["new"]:
-            parts.append(f"仅在 {b} 出现：{'、'.join(c['new'])}。" if self.zh else f"Only in {b}: {', '.join(c['new'])}.")
+            parts.append(f"仅在 {b} 出现：{'、'.join(c['new'])}。" if self.zh
+                         else f"Only in {b}: {', '.join(c['new'])}.")
         if c["gone"]:
             parts.append(f"仅在 {a} 出现：{'、'.join(c['gone'])}。" if self.zh
                          else f"Only in {a}: {', '.join(c['gone'])}.")
@@ -262,9 +264,10 @@ class _Words:
                  f"The largest {self.m}: {cells}. The smallest is {low['label']} ({self.v(low['value'])})."]
         for lead in f.get("leaders", []):
             share = lead["share_pct"]
-            parts.append(f"按 {lead['dimension']}，{lead['label']} 合计最高，为 {self.v(lead['value'])}"
+            dimension = humanize(lead["dimension"])
+            parts.append(f"按 {dimension}，{lead['label']} 合计最高，为 {self.v(lead['value'])}"
                          + (f"，占 {share:.1f}%。" if share is not None else "。") if self.zh else
-                         f"By {lead['dimension']}, {lead['label']} leads with {self.v(lead['value'])} in total"
+                         f"By {dimension}, {lead['label']} leads with {self.v(lead['value'])} in total"
                          + (f" ({share:.1f}% of all)." if share is not None else "."))
         return parts
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from typing import Any
 
 import sqlglot
@@ -45,7 +46,7 @@ def grain_of(values: list[Any]) -> str | None:
     if all(d.day == 1 for d in days) and len(days) > 1:
         months = {d.month for d in days}
         return "quarter" if months <= {1, 4, 7, 10} and len(days) > 2 else "month"
-    if len(days) > 1 and all((b - a).days % 7 == 0 for a, b in zip(days, days[1:], strict=False)):
+    if len(days) > 1 and all((b - a).days % 7 == 0 for a, b in itertools.pairwise(days)):
         return "week"
     return "day"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from nl2sql.core.errors import did_you_mean
 from nl2sql.answer.measures import by_name
+from nl2sql.core.errors import did_you_mean
 from nl2sql.core.values import Result, as_number, fmt_number, is_numeric_type, is_temporal_type
 from nl2sql.jobs.report.config import SectionConfig
 from nl2sql.jobs.report.period import Period
