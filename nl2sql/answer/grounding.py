@@ -261,7 +261,10 @@ def _shape_evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]])
         if shape.period is not None and not shape.repeated_periods:
             points = sorted(((r[shape.period], v) for r in rows if r[shape.period] is not None
                              and (v := as_number(r[m])) is not None), key=lambda p: p[0])
-            if len(points) >= 2:
+            ends = [(label(x, shape.grain), v) for x, v in points[:2] + points[-2:]] if len(points) >= 4 else []
+            for first, last in ((0, 3), (1, 3), (0, 2), (1, 2)) if ends else ():  # partial ends left out
+                out += _changes(ends[first], ends[last], col)
+            if 2 <= len(points) < 4:
                 out += _changes((label(points[0][0], shape.grain), points[0][1]),
                                 (label(points[-1][0], shape.grain), points[-1][1]), col)
         dims = [*shape.labels, *([shape.period] if shape.period is not None else [])]

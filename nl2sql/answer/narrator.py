@@ -13,6 +13,7 @@ leader of each dimension); one dimension (the leader and the lowest).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from nl2sql.answer.measures import Measure, fmt_measure, humanize, measure_kinds, measures_of
@@ -44,8 +45,12 @@ def _change(first: float, last: float) -> dict[str, Any]:
     return {"change": last - first, "change_pct": (last - first) / abs(first) * 100 if first else None}
 
 
-def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], sql: str | None = None) -> dict[str, Any]:
-    """Facts about a result: the measure and its kind, and what its shape allows (see the module doc)."""
+def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], sql: str | None = None,
+              partial: tuple[dt.date, ...] | list[dt.date] = ()) -> dict[str, Any]:
+    """Facts about a result: the measure and its kind, and what its shape allows (see the module doc).
+
+    `partial`: starts of the first/last periods the data only partly covers; a trend skips them.
+    """
     kinds = measure_kinds(columns, sql, rows)
     facts: dict[str, Any] = {"rows": len(rows)}
     measures = measures_of(columns, kinds)
@@ -70,7 +75,7 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], sql: 
     if shape.period is not None and shape.labels and shape.repeated_periods:
         facts["comparison"] = _comparison(shape, rows, m, measure)
     elif shape.period is not None and not shape.repeated_periods:
-        facts.update(_trend(shape, rows, m))
+        facts.update(_trend(shape, rows, m, partial))
     elif len(shape.labels) >= 2:
         facts.update(_two_dimensions(columns, shape, rows, m, measure))
     elif shape.labels or shape.period is not None:
@@ -78,18 +83,27 @@ def summarize(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], sql: 
     return facts
 
 
-def _trend(shape: ResultShape, rows: list[tuple[Any, ...]], m: int) -> dict[str, Any]:
+def _trend(shape: ResultShape, rows: list[tuple[Any, ...]], m: int, partial: Any = ()) -> dict[str, Any]:
     assert shape.period is not None
     p = shape.period
     points = sorted(((r[p], v) for r in rows if r[p] is not None and (v := as_number(r[m])) is not None),
                     key=lambda pair: pair[0])
+    skipped = [label(x, shape.grain) for x, _ in (points[:1] + points[-1:]) if _day(x) in partial]
+    if skipped and len(points) > 3:
+        points = [pt for pt in points if _day(pt[0]) not in partial]
+    else:
+        skipped = []
     if len(points) < 2:
         return {}
     (first, a), (last, b) = points[0], points[-1]
     peak = max(points, key=lambda pair: pair[1])
     return {"trend": {"first": label(first, shape.grain), "first_value": a, "last": label(last, shape.grain),
-                      "last_value": b, **_change(a, b)},
+                      "last_value": b, **_change(a, b), "skipped": skipped},
             "peak": {"label": label(peak[0], shape.grain), "value": peak[1]}}
+
+
+def _day(value: Any) -> Any:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _comparison(shape: ResultShape, rows: list[tuple[Any, ...]], m: int, measure: Measure) -> dict[str, Any]:
@@ -158,9 +172,9 @@ def facts_text(facts: dict[str, Any]) -> str:
 
 
 def narrate(question: str, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]],
-            truncated: bool = False, sql: str | None = None) -> str:
+            truncated: bool = False, sql: str | None = None, partial: tuple[dt.date, ...] | list[dt.date] = ()) -> str:
     """A short narration in the question's language, from computed facts only."""
-    facts = summarize(columns, rows, sql)
+    facts = summarize(columns, rows, sql, partial)
     zh = language_of(question) == "zh"
     n = facts["rows"]
     if n == 0:
@@ -246,12 +260,15 @@ class _Words:
     def trend(self) -> list[str]:
         t, peak = self.facts["trend"], self.facts["peak"]
         if self.zh:
+            whole = f"（不含不完整的 {'、'.join(t['skipped'])}）" if t["skipped"] else ""
             return [f"{self.m} 从 {t['first']} 的 {self.v(t['first_value'])} 变为 {t['last']} 的 "
-                    f"{self.v(t['last_value'])}（{self.delta(t)}）。"] + (
+                    f"{self.v(t['last_value'])}（{self.delta(t)}）{whole}。"] + (
                 [f"峰值出现在 {peak['label']}，为 {self.v(peak['value'])}。"]
                 if peak["label"] not in (t["first"], t["last"]) else [])
-        parts = [f"{self.m} went from {self.v(t['first_value'])} in {t['first']} to {self.v(t['last_value'])} in "
-                 f"{t['last']} ({self.delta(t)})."]
+        lead = f"Leaving out the partial {' and '.join(t['skipped'])}, " if t["skipped"] else ""
+        sentence = (f"{lead}{self.m} went from {self.v(t['first_value'])} in {t['first']} to "
+                    f"{self.v(t['last_value'])} in {t['last']} ({self.delta(t)}).")
+        parts = [sentence[:1].upper() + sentence[1:]]
         if peak["label"] not in (t["first"], t["last"]):
             parts.append(f"The peak was {self.v(peak['value'])} in {peak['label']}.")
         return parts

@@ -13,10 +13,8 @@ import datetime as dt
 import itertools
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from nl2sql.answer.measures import IDENTIFIER, PERIOD, Measure
+from nl2sql.answer.sqlfacts import top_n
 from nl2sql.core.values import as_number, is_numeric_type, is_temporal_type
 
 MAX_LABEL_CHARS = 60
@@ -69,21 +67,6 @@ def label(value: Any, grain: str | None = None) -> str:
         value = int(value)
     text = "(none)" if value is None else str(value)
     return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
-
-
-def top_n(sql: str | None) -> int | None:
-    """The N of `ORDER BY … LIMIT N` on the outermost query, or None."""
-    if not sql:
-        return None
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return None
-    limit = tree.args.get("limit") if tree is not None else None
-    if limit is None or tree.args.get("order") is None:
-        return None
-    value = limit.expression
-    return int(value.this) if isinstance(value, exp.Literal) and str(value.this).isdigit() else None
 
 
 def result_shape(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], kinds: dict[str, Measure],
@@ -142,3 +125,30 @@ def group_totals(rows: list[tuple[Any, ...]], i: int, m: int) -> dict[str, float
         if value is not None:
             totals[label(r[i])] = totals.get(label(r[i]), 0.0) + value
     return totals
+
+
+def bucket_end(start: dt.date, grain: str) -> dt.date:
+    """The first day after the week, month, quarter or year that starts on `start`."""
+    if grain == "week":
+        return start + dt.timedelta(days=7)
+    if grain == "year":
+        return dt.date(start.year + 1, 1, 1)
+    months = 3 if grain == "quarter" else 1
+    month = start.month - 1 + months
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def partial_buckets(values: list[Any], grain: str | None, covered: tuple[dt.date, dt.date]
+                    ) -> list[tuple[dt.date, int, int]]:
+    """(bucket start, days covered, days in the bucket) for the weeks/months/quarters/years that the
+    covered span (first day, day after the last) only partly holds: their totals are not comparable."""
+    if grain not in ("week", "month", "quarter", "year"):
+        return []
+    start, end = covered
+    out = []
+    for value in sorted({v.date() if isinstance(v, dt.datetime) else v for v in values if isinstance(v, dt.date)}):
+        stop = bucket_end(value, grain)
+        inside = (min(stop, end) - max(value, start)).days
+        if 0 < inside < (stop - value).days:
+            out.append((value, inside, (stop - value).days))
+    return out

@@ -14,6 +14,7 @@ from nl2sql.answer.charts import ChartSpec, InvalidChartSpec, pick_chart, with_t
 from nl2sql.answer.grounding import Receipt, check, evidence
 from nl2sql.answer.narrator import facts_text, language_of, summarize
 from nl2sql.answer.narrator import narrate as narrate_deterministically
+from nl2sql.answer.sqlfacts import describe
 from nl2sql.backends.base import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.core.audit import AuditLog, cost
 from nl2sql.core.errors import (
@@ -33,6 +34,7 @@ from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
 from nl2sql.safety.checks import check_result, shape_warnings
 from nl2sql.safety.guard import GuardedSQL, guard, without_cap
+from nl2sql.safety.periods import partial_periods
 from nl2sql.safety.sandbox import Sandbox
 
 
@@ -256,17 +258,22 @@ def narrate_grounded(
         else:
             warnings.append("The model's narration stated numbers the result does not support; "
                             "a summary computed from the rows is shown instead.")
-    text = narrate_deterministically(question, result.columns, result.rows, result.truncated,
-                                     without_cap(guarded.sql))
+    sql = without_cap(guarded.sql)
+    text = narrate_deterministically(question, result.columns, result.rows, result.truncated, sql,
+                                     partial_periods(sql, result, catalog)[1])
     return text, check(text, ev).receipts, "computed"
 
 
 def choose_answer_chart(question: str, draft: SqlDraft, result: Result, options: AskOptions,
-                        notes: list[str]) -> ChartSpec | None:
-    """The model's chart spec when valid for the result, else one by rules; `chart_type` overrides the type."""
-    spec, why = pick_chart(draft.chart, result.columns, result.row_count, question[:120])
+                        notes: list[str], sql: str | None = None, catalog: Catalog | None = None) -> ChartSpec | None:
+    """The model's spec when valid for the result, else one by rules; `chart_type` overrides the type.
+
+    The title is the question; the subtitle the reading's filters and period (from the SQL, less the
+    metrics' own filters); partial first/last periods are marked.
+    """
+    spec, why = pick_chart(draft.chart, result.columns, result.row_count, question[:120], result.rows)
     if why:
-        notes.append(why[0].upper() + why[1:] + "; a chart was chosen by rules.")
+        notes.append(why[0].upper() + why[1:] + ("; a chart was chosen by rules." if "not used" in why else "."))
     if options.chart_type and result.row_count:
         names = [n for n, _ in result.columns]
         if spec is None:
@@ -279,6 +286,12 @@ def choose_answer_chart(question: str, draft: SqlDraft, result: Result, options:
         except InvalidChartSpec as exc:
             raise UsageError(f"Cannot draw this result as a {options.chart_type!r} chart: {exc}.",
                              hint="Chart types: bar, barh, line, area, scatter, pie, histogram.") from None
+    if spec is not None and sql and catalog is not None:
+        metric_filters = " AND ".join(f"({m.filter})" for m in catalog.metrics if m.filter)
+        partial = partial_periods(sql, result, catalog)[1]
+        spec = dataclasses.replace(spec, subtitle=describe(sql, f"SELECT 1 WHERE {metric_filters}"
+                                                           if metric_filters else None),
+                                   partial=tuple(d.isoformat() for d in partial))
     return spec
 
 
@@ -335,7 +348,8 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
             narration, receipts, narrated_by = narrate_grounded(question, draft, guarded, result, catalog, backend,
                                                                 options, usage, warnings, notes)
         timings["narrate"] = (time.perf_counter() - t) * 1000
-        chart = choose_answer_chart(question, draft, result, options, notes) if options.narrate else None
+        chart = (choose_answer_chart(question, draft, result, options, notes, without_cap(guarded.sql), catalog)
+                 if options.narrate else None)
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(question=question, backend=backend.name, model=backend.model, sql=without_cap(guarded.sql),
                       result=result, row_cap=options.max_rows if guarded.limit else None,

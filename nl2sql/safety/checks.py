@@ -4,6 +4,7 @@
 - empty results: which filter value matched nothing, with close values that exist;
 - join fan-out: a join repeats the rows of the table being summed or counted, and that changes the number;
 - rows an inner join leaves out (no matching row on the other side), with how to keep them;
+- a first or last week/month/quarter/year that is only partly covered;
 - NULL-heavy output columns; shares of one total that add up to more than 100 %.
 
 Checks that need the data run small queries of our own through the same guard and sandbox.
@@ -20,6 +21,7 @@ from sqlglot import exp
 
 from nl2sql.core.values import is_date_type
 from nl2sql.safety.joins import dropped_by_joins, fan_out
+from nl2sql.safety.periods import partial_periods
 from nl2sql.safety.probe import owner, parse, run_check, tables_in_scope
 
 if TYPE_CHECKING:
@@ -181,6 +183,7 @@ def check_result(sql: str, result: Result, catalog: Catalog, sandbox: Sandbox | 
         else:
             warnings += fan_out(sql, catalog, sandbox)
             warnings += dropped_by_joins(sql, catalog, sandbox)
+    warnings += partial_periods(sql, result, catalog)[0]
     warnings += null_heavy(result)
     warnings += impossible_shares(result, sql)
     return warnings
