@@ -151,8 +151,8 @@ def _colour_share(path: Path, hex_colour: str) -> float:
 
 
 YEARS_SQL = ("SELECT YEAR(o.order_date) AS year, p.category, SUM(i.quantity * i.unit_price) AS revenue "
-             "FROM order_items i JOIN orders o ON o.order_id = i.order_id JOIN products p ON p.product_id = i.product_id "
-             "GROUP BY 1, 2 ORDER BY 1, 2")
+             "FROM order_items i JOIN orders o ON o.order_id = i.order_id "
+             "JOIN products p ON p.product_id = i.product_id GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def test_a_year_on_year_comparison_is_grouped_bars_with_a_legend_per_year(shop: tuple[Catalog, Sandbox],
