@@ -122,7 +122,8 @@ def choose_chart(columns: list[tuple[str, str]], row_count: int, title: str | No
     if labels:
         x = labels[0]
         series = labels[1] if len(labels) > 1 else None
-        kind = "barh" if row_count > 8 and not series else "bar"
+        longest = max((len(str(r[[n for n, _ in columns].index(x)])) for r in rows or []), default=0)
+        kind = "barh" if (row_count > 8 or longest > 14) and not series else "bar"
         return ChartSpec(kind, x, tuple(measures[: 1 if series else 2]), series=series, title=title,
                          sort=None if series else "desc", stacked=bool(series) and additive)
     if len(measures) >= 2:

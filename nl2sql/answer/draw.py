@@ -57,6 +57,8 @@ class _Axis:
         self.series_period = self.series_grain is not None or (
             spec.series in kinds and kinds[spec.series].kind == PERIOD)
         self.percent = {y: kinds[y] for y in spec.y if y in kinds and kinds[y].is_percent}
+        ys = [as_number(r[names.index(y)]) for r in rows for y in spec.y]
+        self.counts = all(v is not None and v.is_integer() for v in ys) and any(v for v in ys)
 
     def is_partial(self, value: Any) -> bool:
         return bool(self.partial) and label(value, "day" if self.dates else None) in self.partial
@@ -110,8 +112,11 @@ def _top_n(labels: list[str], values: list[float], additive: bool) -> tuple[list
 
 
 def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], path: Any,
-           fmt: str | None = None, size: tuple[float, float] = SIZE) -> None:
+           fmt: str | None = None, size: tuple[float, float] = SIZE, font_size: float = 10.0) -> None:
     """Draw the chart to `path` (PNG or SVG, by extension; or a binary file object and `fmt`).
+
+    `size` in inches and `font_size` in points: a chart shown small (a report card on a phone) needs
+    larger type relative to its size.
 
     Data labels are plain text (`text.parse_math` is off: a '$' in the data is not TeX).
     """
@@ -132,13 +137,14 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
     if not rows:
         raise ChartError("the result has no rows to draw")
     style: Any = {"text.parse_math": False, "font.family": ["DejaVu Sans", *CJK_FONTS], "axes.spines.top": False,
-                  "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 13,
+                  "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": font_size * 1.3,
+                  "font.size": font_size, "legend.fontsize": font_size * 0.9, "legend.title_fontsize": font_size * 0.9,
                   "axes.titleweight": "bold", "axes.prop_cycle": cycler(color=PALETTE), "svg.fonttype": "none"}
     with matplotlib.rc_context(style):
         fig, ax = plt.subplots(figsize=size, dpi=110)
         try:
             note = _draw(ax, spec, names, rows, axis)
-            _titles(ax, spec, note, size[0])
+            _titles(ax, spec, note, size[0] * 10.0 / font_size)
             _value_ticks(ax, spec, axis)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # tight_layout gives up on extreme labels; the chart still draws
@@ -150,6 +156,7 @@ def render(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any
 
 
 def _titles(ax: Any, spec: ChartSpec, note: str | None, width: float) -> None:
+    """The title (wrapped to the chart's width in characters) and a subtitle with the reading's filters."""
     import textwrap
 
     chars = int(width * 7.5)
@@ -161,14 +168,17 @@ def _titles(ax: Any, spec: ChartSpec, note: str | None, width: float) -> None:
     if subtitle:
         ax.annotate(textwrap.shorten(subtitle, int(chars * 1.25), placeholder=" …"), xy=(0, 1),
                     xycoords="axes fraction",
-                    xytext=(0, 6), textcoords="offset points", fontsize=9.5, color="#555555", ha="left", va="bottom")
+                    xytext=(0, 6), textcoords="offset points", fontsize="small", color="#555555", ha="left", va="bottom")
 
 
 def _value_ticks(ax: Any, spec: ChartSpec, axis: _Axis) -> None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     measure = axis.percent.get(spec.y[0])
     ticks = FuncFormatter(lambda v, _pos: fmt_measure(v, measure, _number_format) if measure else _number_format(v))
+    value_axis = ax.xaxis if spec.type == "barh" else ax.yaxis
+    if axis.counts and spec.type not in ("pie", "histogram"):
+        value_axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # 3 returns, not 2.5
     if spec.type == "barh":
         ax.xaxis.set_major_formatter(ticks)
         ax.grid(axis="y", visible=False)
@@ -243,6 +253,12 @@ def _date_ticks(ax: Any, xs: list[Any], axis: _Axis) -> None:
             for tick in ax.get_xticklabels():
                 tick.set_horizontalalignment("right")
         return
+    if axis.grain == "day" and len(xs) <= 16:  # a week or two of days: "Mon 9", the month in the axis label
+        ax.set_xticks(xs, [f"{x:%a} {x.day}" for x in xs])
+        first, last = xs[0], xs[-1]
+        ax.set_xlabel(f"{first:%B %Y}" if (first.year, first.month) == (last.year, last.month)
+                      else f"{first:%b %Y} – {last:%b %Y}")
+        return
     locator = mdates.AutoDateLocator(maxticks=MAX_DATE_TICKS)
     ax.xaxis.set_major_locator(locator)
     # a new year reads "Jan 2025", not a bare "2025" between month names
@@ -272,17 +288,17 @@ def _draw_lines(ax: Any, spec: ChartSpec, xs: list[Any], table: dict[str, list[A
                 ax.plot([xvals[j], xvals[i]], [vals[j], vals[i]], linestyle=":", linewidth=1.5, color=color)
             ax.plot([xvals[i]], [vals[i]], marker="o", markersize=7, markerfacecolor="white", color=color,
                     linestyle="none", label=PARTIAL_NOTE if n == 0 and i == partial[0] else None)
+    ax.set_xlabel(humanize(spec.x))
     if axis.dates:
         _date_ticks(ax, xs, axis)
     elif len(xs) > 8 and not all(as_number(x) is not None for x in xs):
         ax.tick_params(axis="x", labelrotation=35)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
-    ax.set_xlabel(humanize(spec.x))
     if len(table) > 1 or partial:
         handles, names = ax.get_legend_handles_labels()
         keep = [i for i, name in enumerate(names) if len(table) > 1 or name == PARTIAL_NOTE]
-        ax.legend([handles[i] for i in keep], [names[i] for i in keep], frameon=False, fontsize=9,
+        ax.legend([handles[i] for i in keep], [names[i] for i in keep], frameon=False,
                   title=humanize(spec.series) if spec.series else None)
     if len(table) == 1:
         ax.set_ylabel(next(iter(table)))
@@ -350,5 +366,5 @@ def _bar_axes(ax: Any, spec: ChartSpec, positions: list[int], labels: list[str],
         if partial:
             handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="//"))
             names.append(PARTIAL_NOTE)
-        ax.legend(handles, names, frameon=False, fontsize=9,
+        ax.legend(handles, names, frameon=False,
                   title=humanize(spec.series) if spec.series and len(groups) > 1 else None)

@@ -113,6 +113,23 @@ def literal_filters(sql: str | None) -> list[tuple[str, list[str]]]:
     return found
 
 
+def label_sources(sql: str | None) -> list[tuple[str, str]]:
+    """(table, column) behind each plain column the outer SELECT outputs (not inside an aggregate)."""
+    select = _outer(_tree(sql))
+    if select is None:
+        return []
+    aliases = {t.alias_or_name.lower(): t.name for t in select.find_all(exp.Table)}
+    found = []
+    for projection in select.expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.Column):
+            table = aliases.get(inner.table.lower()) if inner.table else (
+                next(iter(aliases.values())) if len(aliases) == 1 else None)
+            if table:
+                found.append((table, inner.name))
+    return found
+
+
 def top_n(sql: str | None) -> int | None:
     """The N of `ORDER BY … LIMIT N` on the outermost query, or None."""
     tree = _tree(sql)

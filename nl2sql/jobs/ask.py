@@ -33,7 +33,7 @@ from nl2sql.core.values import Result, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog
 from nl2sql.data.context import build_context
 from nl2sql.safety.checks import check_result, shape_warnings
-from nl2sql.safety.guard import GuardedSQL, guard, without_cap
+from nl2sql.safety.guard import GuardedSQL, guard
 from nl2sql.safety.periods import partial_periods
 from nl2sql.safety.sandbox import Sandbox
 
@@ -52,7 +52,7 @@ class SqlRun:
         """The DESIGN §5 fields that apply to a SQL run."""
         result = self.result
         return {
-            "sql": without_cap(self.guarded.sql), "row_cap": self.guarded.limit - 1 if self.guarded.limit else None,
+            "sql": self.guarded.as_written, "row_cap": self.guarded.limit - 1 if self.guarded.limit else None,
             "columns": [{"name": n, "type": t} for n, t in (result.columns if result else [])],
             "rows": [[json_safe(v) for v in row] for row in (result.rows if result else [])],
             "row_count": result.row_count if result else 0,
@@ -233,9 +233,9 @@ def narrate_grounded(
     """
     ev = evidence(result.columns, result.rows, " ".join([question, guarded.original, *draft.assumptions]))
     if options.privacy != "schema" and result.rows:
-        preview, aggregates = narration_inputs(result, catalog, options.privacy, without_cap(guarded.sql))
+        preview, aggregates = narration_inputs(result, catalog, options.privacy, guarded.as_written)
         # the SQL without our row cap: a model shown "LIMIT 1001" tends to report 1001 as a figure
-        request = NarrationRequest(question=question, sql=without_cap(guarded.sql), result=result,
+        request = NarrationRequest(question=question, sql=guarded.as_written, result=result,
                                    assumptions=draft.assumptions, language=language_of(question), preview=preview,
                                    aggregates=aggregates)
         for attempt in (1, 2):
@@ -258,7 +258,7 @@ def narrate_grounded(
         else:
             warnings.append("The model's narration stated numbers the result does not support; "
                             "a summary computed from the rows is shown instead.")
-    sql = without_cap(guarded.sql)
+    sql = guarded.as_written
     text = narrate_deterministically(question, result.columns, result.rows, result.truncated, sql,
                                      partial_periods(sql, result, catalog)[1])
     return text, check(text, ev).receipts, "computed"
@@ -329,7 +329,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         if result is None:
             record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question=question, backend=backend.name, model=backend.model, sql=without_cap(guarded.sql),
+            return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
                           result=Result(columns=[], rows=[]), explanation=draft.explanation,
                           assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
                           row_cap=options.max_rows if guarded.limit else None)
@@ -348,10 +348,10 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
             narration, receipts, narrated_by = narrate_grounded(question, draft, guarded, result, catalog, backend,
                                                                 options, usage, warnings, notes)
         timings["narrate"] = (time.perf_counter() - t) * 1000
-        chart = (choose_answer_chart(question, draft, result, options, notes, without_cap(guarded.sql), catalog)
+        chart = (choose_answer_chart(question, draft, result, options, notes, guarded.as_written, catalog)
                  if options.narrate else None)
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question=question, backend=backend.name, model=backend.model, sql=without_cap(guarded.sql),
+        return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
                       result=result, row_cap=options.max_rows if guarded.limit else None,
                       narration=narration, chart=chart, explanation=draft.explanation,
                       assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
