@@ -115,3 +115,14 @@ def test_the_readme_python_example_runs() -> None:
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code, "README has no Python API example"
     exec(compile(code.group(1), "README.md", "exec"), {})  # the example asserts what it shows
+
+
+def test_the_sql_shown_keeps_its_own_limit_and_the_row_cap_is_reported_apart() -> None:
+    sql = "SELECT region, count(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC\nLIMIT 2"
+    with Workspace.open(backend=lambda: FakeBackend(sql=[sql])) as ws:
+        answer = ws.ask("the two biggest regions")
+    data = answer.to_dict()
+    assert data["sql"] == sql and data["row_cap"] is None and data["row_count"] == 2  # its LIMIT is no cap of ours
+    with Workspace.open(backend=lambda: FakeBackend(sql=[REGION_SQL])) as ws:
+        data = ws.ask("regions").to_dict()
+    assert data["sql"] == REGION_SQL and "1001" not in data["sql"] and data["row_cap"] == 1000
