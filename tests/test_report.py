@@ -139,7 +139,8 @@ def like_with_like(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
     path.write_text(TOP_AND_RETURNS)
     with Workspace.open(backend="offline") as ws:
         report = ws.report(path, as_of="2025-06-15")
-        week = "SELECT p.product_name, SUM(i.quantity * i.unit_price * (1 - i.discount)) AS revenue FROM order_items i " \
+        week = "SELECT p.product_name, SUM(i.quantity * i.unit_price * (1 - i.discount)) AS revenue " \
+               "FROM order_items i " \
                "JOIN orders o ON o.order_id = i.order_id JOIN products p ON p.product_id = i.product_id " \
                "WHERE o.status = 'completed' AND o.order_date BETWEEN DATE '{}' AND DATE '{}' GROUP BY 1 " \
                "ORDER BY 2 DESC, 1"

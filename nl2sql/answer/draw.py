@@ -168,7 +168,8 @@ def _titles(ax: Any, spec: ChartSpec, note: str | None, width: float) -> None:
     if subtitle:
         ax.annotate(textwrap.shorten(subtitle, int(chars * 1.25), placeholder=" …"), xy=(0, 1),
                     xycoords="axes fraction",
-                    xytext=(0, 6), textcoords="offset points", fontsize="small", color="#555555", ha="left", va="bottom")
+                    xytext=(0, 6), textcoords="offset points", fontsize="small", color="#555555", ha="left",
+                    va="bottom")
 
 
 def _value_ticks(ax: Any, spec: ChartSpec, axis: _Axis) -> None:
