@@ -90,7 +90,7 @@ def test_a_year_on_year_comparison_states_both_values_the_change_and_the_percent
 def test_a_trend_over_years_and_one_row_of_several_measures() -> None:
     years = [("year", "DATE"), ("revenue", "DOUBLE")]
     text = _grounded("Revenue by year", years, [(dt.date(2024, 1, 1), 100.0), (dt.date(2025, 1, 1), 150.0)])
-    assert text == "revenue went from 100 in 2024 to 150 in 2025 (+50, +50.0%)."
+    assert text == "Revenue went from 100 in 2024 to 150 in 2025 (+50, +50.0%)."
     one = _grounded("Revenue and orders", [("revenue", "DOUBLE"), ("orders", "BIGINT")], [(1234.6, 42)])
     assert one == "Revenue 1,235; orders 42."
 
