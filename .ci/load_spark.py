@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -39,15 +40,31 @@ def log(msg: str) -> None:
     print(f"[load_spark] {msg}", file=sys.stderr, flush=True)
 
 
-def wait_for_port(host: str, port: int, deadline: float) -> None:
+def wait_for_port(host: str, port: int, deadline: float, pid: int | None) -> None:
     while True:
         try:
             socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
+            if pid is not None and not alive(pid):
+                raise SystemExit(f"the Spark Connect server (pid {pid}) exited before opening {host}:{port}") from None
             if time.monotonic() > deadline:
                 raise SystemExit(f"Spark Connect did not open {host}:{port} in time") from None
             time.sleep(0.25)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is gone too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def main() -> int:
@@ -55,12 +72,13 @@ def main() -> int:
     ap.add_argument("--url", required=True)
     ap.add_argument("--shop-dir", type=Path, required=True)
     ap.add_argument("--timeout", type=float, default=180)
+    ap.add_argument("--pid", type=int, help="the server's pid: stop waiting as soon as it exits")
     ap.add_argument("--wait-only", action="store_true", help="only wait until a query answers")
     args = ap.parse_args()
 
     start = time.monotonic()
     parsed = urlparse(args.url)
-    wait_for_port(parsed.hostname or "127.0.0.1", parsed.port or 15002, start + args.timeout)
+    wait_for_port(parsed.hostname or "127.0.0.1", parsed.port or 15002, start + args.timeout, args.pid)
     summary: dict[str, object] = {"port_open_s": round(time.monotonic() - start, 2)}
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # pyspark 4.3 warns about pandas >= 3

@@ -15,6 +15,7 @@
 # NL2SQL_SPARK_PORT (default 15002 when free), NL2SQL_PG_OS_USER (when root; default nl2sqlci),
 # NL2SQL_SPARK_MEMORY (driver memory, default 1g), NL2SQL_SPARK_CATALOG (in-memory | hive).
 set -euo pipefail
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac  # runuser, useradd
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -151,10 +152,10 @@ pg_start() {
   if pg_running && [ -f "$PG_DIR/ready" ]; then say "postgres: already running"; return 0; fi
   [ -e "$PG_DIR" ] && { say "postgres: cleaning up a previous, unfinished start"; pg_stop; }
   local t0 bindir user port pwfile
-  t0=$(now)
   bindir=$(pg_bindir) || { pg_install; bindir=$(pg_bindir) || die "PostgreSQL binaries not found after install"; }
   py_need duckdb duckdb
   py_need psycopg "psycopg[binary]"
+  t0=$(now)
   user=$(pg_user)
   if is_root && ! id -u "$user" >/dev/null 2>&1; then
     say "postgres: creating OS user $user"
@@ -287,11 +288,11 @@ spark_start() {
   if spark_running && [ -f "$SPARK_DIR/ready" ]; then say "spark: already running"; return 0; fi
   [ -e "$SPARK_DIR" ] && { say "spark: cleaning up a previous, unfinished start"; spark_stop; }
   local t0 home port mem
-  t0=$(now)
   java_ok || apt_install openjdk-17-jre-headless
   java_ok || die "Spark needs Java 17 or later"
   py_need pyspark "pyspark[connect]==4.3.0"
   py_need grpc "pyspark[connect]==4.3.0"
+  t0=$(now)
   home=$(spark_home) || die "pyspark not importable with $PYTHON"
   [ -x "$home/sbin/start-connect-server.sh" ] && ls "$home"/jars/spark-connect_*.jar >/dev/null 2>&1 ||
     die "$home has no Spark Connect server (need the full pyspark package, not pyspark-client)"
@@ -329,8 +330,9 @@ EOF
       --conf "spark.driver.extraJavaOptions=-XX:-UsePerfData -Djava.io.tmpdir=$SPARK_DIR/tmp -Dderby.system.home=$SPARK_DIR/derby" \
       --conf "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=$SPARK_DIR/metastore_db;create=true" \
       >/dev/null 2>"$SPARK_DIR/logs/start.err" 9>&- || { tail_log "$SPARK_DIR"/logs/*; spark_stop; die "start-connect-server.sh failed"; }
+  local spid; spid=$(spark_pid)
   if ! "$PYTHON" "$HERE/load_spark.py" --url "sc://127.0.0.1:$port" --shop-dir "$ROOT/sample_data/shop" \
-      --timeout 240 > "$SPARK_DIR/load.json"; then
+      --timeout 240 ${spid:+--pid "$spid"} > "$SPARK_DIR/load.json"; then
     tail_log "$SPARK_DIR"/logs/*; spark_stop; die "Spark Connect did not start or load"
   fi
   local rss; rss=$(awk '/VmRSS/ { printf "%d MiB", $2 / 1024 }' "/proc/$(spark_pid)/status" 2>/dev/null || echo "?")
@@ -357,6 +359,13 @@ spark_stop() {
 
 # ---------------------------------------------------------------------------------------------- main
 
+rm_state_if_idle() {
+  if [ ! -e "$PG_DIR" ] && [ ! -e "$SPARK_DIR" ]; then
+    attack_fixtures_remove
+    rm -rf "$STATE"; rm -f "$STATE.lock"
+  fi
+}
+
 which_services() {
   case "${1:-all}" in
     all|"") echo "postgres spark" ;;
@@ -371,6 +380,7 @@ svc=$(which_services "${2:-all}")
 case "$cmd" in
   start)
     lock 900; prepare_state
+    trap rm_state_if_idle EXIT  # a failed first start leaves nothing behind
     for s in $svc; do
       case $s in postgres) pg_start ;; spark) spark_start ;; esac
     done
@@ -381,10 +391,7 @@ case "$cmd" in
     for s in $svc; do
       case $s in postgres) pg_stop ;; spark) spark_stop ;; esac
     done
-    if [ ! -e "$PG_DIR" ] && [ ! -e "$SPARK_DIR" ]; then
-      attack_fixtures_remove
-      rm -rf "$STATE"; rm -f "$STATE.lock"
-    fi
+    rm_state_if_idle
     ;;
   env)
     write_env
