@@ -57,7 +57,8 @@ def test_an_answer_that_did_not_run_cannot_be_confirmed() -> None:
 def test_an_example_whose_column_was_dropped_is_not_used_and_the_user_is_told(tmp_path: Path) -> None:
     db = tmp_path / "crm.duckdb"
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE deals AS SELECT * FROM (VALUES (1, 'won', 10.0), (2, 'lost', 5.0)) t(id, stage, amount)")
+        con.execute("CREATE TABLE deals AS SELECT * FROM (VALUES (1, 'won', 10.0), (2, 'lost', 5.0)) "
+                    "t(id, stage, amount)")
     sql = "SELECT stage, SUM(amount) AS total FROM deals GROUP BY stage"
     with Workspace.open(db=str(db), backend=lambda: FakeBackend(sql=[sql])) as ws:
         ws.feedback_good(ws.ask("total amount by stage").history_id)
