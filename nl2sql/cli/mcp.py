@@ -14,6 +14,7 @@ import base64
 import ipaddress
 import json
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -220,6 +221,11 @@ async def serve_http(server: MCPServer, sock: socket.socket, host: str) -> None:
     await uvicorn.Server(uvicorn.Config(app, log_level="warning")).serve(sockets=[sock])
 
 
+def stop(signum: int, frame: Any) -> None:
+    """SIGTERM (how clients and service managers stop a server) stops it like Ctrl-C: cleanly."""
+    raise KeyboardInterrupt
+
+
 @mcp_app.command("mcp")
 @handle_errors
 def mcp_cmd(
@@ -250,6 +256,7 @@ def mcp_cmd(
     settings = load({"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend, "model": model,
                      "base_url": base_url, "privacy": privacy, "mcp_sampling": sampling, "as_of": as_of,
                      "timeout": timeout, "max_rows": max_rows, "memory_limit": memory_limit})
+    signal.signal(signal.SIGTERM, stop)
     with Workspace.open(settings, warm=True) as workspace:
         _ = workspace.catalog  # a missing or broken data source is an error now, not on the first call
         workspace.new_backend()  # so is a backend that is not configured
@@ -261,7 +268,7 @@ def mcp_cmd(
             else:
                 server.run("stdio")
         except KeyboardInterrupt:
-            pass  # Ctrl-C is how a server is stopped
+            pass  # Ctrl-C (or SIGTERM) is how a server is stopped: the sandbox worker is closed on the way out
         finally:
             if sock is not None:
                 sock.close()

@@ -3,7 +3,7 @@
 Each public method of `Agent` is one tool. It goes through the Workspace (catalog, guard,
 sandbox, limits), returns what the privacy tier lets a model see (`agent_view.py`), and records
 the call in the audit log marked as coming from MCP (kind `mcp-<tool>`). Errors are the usual
-`Nl2SqlError`s, their text masked under the tier `schema`. The MCP protocol itself lives in
+`Nl2SqlError`s, values in their text masked unless the tier is `rows`. The MCP protocol itself lives in
 `nl2sql.cli.mcp`; nothing here knows about it.
 """
 
@@ -235,30 +235,37 @@ class Agent:
         return pii_columns(self.ws.catalog)
 
     def _warnings(self, warnings: list[str]) -> list[str]:
-        if self.tier != "schema":
+        if self.tier == "rows":
             return list(warnings)
         known = identifiers(self.ws.catalog)
         return [withhold_values(w, known) for w in warnings]
 
     def _withheld(self, exc: Nl2SqlError) -> Nl2SqlError:
-        """The error as the tier allows: under `schema`, quoted values and dates in its text are masked."""
-        if self.tier != "schema":
+        """The error as the tier allows: unless it is `rows`, quoted values and dates in its text are masked
+        (a failed cast quotes the value it could not convert)."""
+        if self.tier == "rows":
             return exc
         known = identifiers(self.ws.catalog)
         hint = withhold_values(exc.hint, known) if exc.hint else None
         return type(exc)(withhold_values(exc.message, known), hint=hint)
 
     def _answer_view(self, answer_id: str, answer: Answer) -> dict[str, Any]:
-        data: dict[str, Any] = {"answer_id": answer_id, "question": answer.question, "backend": answer.backend,
-                                "model": answer.model, "sql": answer.sql,
-                                **result_view(answer.result, self.tier, self._pii(), self.result_rows),
-                                "assumptions": answer.assumptions, "warnings": self._warnings(answer.warnings)}
-        if self.tier != "schema":
-            data["narration"] = answer.narration
+        """The answer for the agent. Tier `rows`: the `ask --json` object (DESIGN §5), rows capped and
+        personal data masked, receipts and notes left to `explain`. Other tiers: named fields only."""
+        full = answer.to_dict()
+        view = result_view(answer.result, self.tier, self._pii(), self.result_rows)
         if self.tier == "rows":
-            data["chart"] = answer.chart.to_dict() if answer.chart else None
-        data["privacy"] = self.tier
-        return data
+            data = {k: v for k, v in full.items() if k not in ("rows", "receipts", "notes", "columns", "row_count",
+                                                              "truncated")}
+        else:
+            data = {k: full[k] for k in ("question", "backend", "model", "sql", "assumptions", "repairs", "usage",
+                                         "timings_ms")}
+            data["warnings"] = self._warnings(answer.warnings)
+            if self.tier == "stats":
+                data["narration"] = answer.narration
+        if answer.explanation and self.tier != "schema":
+            data["explanation"] = answer.explanation
+        return {"answer_id": answer_id, **data, **view, "privacy": self.tier}
 
     def _chart(self, answer: Answer, data: dict[str, Any]) -> bytes | None:
         """The answer's chart as PNG, when the tier shows rows and a chart suits the result."""

@@ -5,9 +5,10 @@ also decides what the tools of `nl2sql mcp` return:
 
 - `rows`: result rows (capped), sample values of columns, narration, charts.
 - `stats`: no result rows; aggregates of the result (total, min, max, mean, leader, trend) and
-  the narration drawn from them; the catalog with its sample values.
+  the narration drawn from them; the catalog with its sample values. Quoted values and dates in
+  warnings and errors are masked (a failed cast quotes the value it could not convert).
 - `schema`: no row value at all: the SQL, column names and types, and row counts; the catalog
-  without sample values or ranges; quoted values and dates in warnings and errors are masked.
+  without sample values or ranges; warnings and errors masked as under `stats`.
 
 Columns annotated `pii: true` are masked (`***`) in every tier.
 """
