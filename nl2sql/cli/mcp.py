@@ -266,6 +266,9 @@ def mcp_cmd(
             if sock is not None and address is not None:
                 anyio.run(serve_http, server, sock, address[0])
             else:
+                if sys.stdin.isatty():  # a person, not a client, started it
+                    print("nl2sql mcp speaks MCP on stdin/stdout: start it from an MCP client's configuration "
+                          "(or serve HTTP with --http 127.0.0.1:PORT). Ctrl-C stops it.", file=sys.stderr)
                 server.run("stdio")
         except KeyboardInterrupt:
             pass  # Ctrl-C (or SIGTERM) is how a server is stopped: the sandbox worker is closed on the way out
