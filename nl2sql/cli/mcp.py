@@ -20,7 +20,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import typer
@@ -43,6 +43,7 @@ from nl2sql.jobs.agent import RESULT_ROWS, Agent
 mcp_app = sub_app("Serve the guarded pipeline to agents and editors over the Model Context Protocol.")
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+Result = TypeVar("Result")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 ASKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 
@@ -73,7 +74,7 @@ class Tools:
         self.settings = settings
         self._problems_shown = 0
 
-    def _run(self, work: Callable[[], CallToolResult]) -> CallToolResult:
+    def _run(self, work: Callable[[], Result]) -> Result | CallToolResult:
         try:
             return work()
         except Nl2SqlError as err:
@@ -121,23 +122,20 @@ class Tools:
         chart_type: Annotated[str | None, Field(description="Draw the chart as bar, barh, line, area, scatter, "
                                                 "pie or histogram instead of the chosen type.")] = None,
     ) -> CallToolResult | InputRequiredResult:
-        bridge = SamplingBridge(ctx, self.settings.temperature) if self.sampling(ctx) else None
-        need: list[ReplyNeeded] = []
-
-        def work() -> CallToolResult:
+        def work() -> CallToolResult | InputRequiredResult:
+            bridge = SamplingBridge(ctx, self.settings.temperature) if self.sampling(ctx) else None
             backend = SamplingBackend(self.settings, bridge.complete) if bridge is not None else None
             try:
                 data, png = self.agent.ask(question, backend=backend, chart=chart, chart_type=chart_type)
-            except ReplyNeeded as exc:
-                need.append(exc)
-                return CallToolResult(content=[])
+            except ReplyNeeded as need:  # only the sampling backend needs a reply from the client
+                assert bridge is not None
+                return bridge.ask_client(need)
             if self.settings.mcp_sampling and bridge is None:
                 data["warnings"].append("This client does not offer sampling; nl2sql's own backend "
                                         f"({data['backend']}) answered.")
             return data_result(data, png)
 
-        result = self._run(work)
-        return bridge.ask_client(need[0]) if need and bridge is not None else result
+        return self._run(work)
 
     def sampling(self, ctx: Context) -> bool:
         """True when asks go to the client's model: the setting is on and the client can sample."""
