@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "The audit log: recent questions with their SQL, verdict, tokens and cost."),
     "cache": ("history", "The cache of model replies (`cache clear`)."),
     "config": ("history", "Show the effective settings and where each comes from (secrets masked)."),
+    "mcp": ("mcp", "Serve the guarded pipeline to agents and editors over the Model Context Protocol."),
 }
 
 
