@@ -147,10 +147,13 @@ def _show(report: Report, files: list[Path], seconds: float) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from nl2sql.jobs.report.output import plural
+
     out = Console(highlight=False, soft_wrap=True)  # one line per alert, whatever the width
     failed = report.failed
-    out.print(f"{escape(report.config.title)} · {escape(report.period.label)}: {len(report.sections)} sections, "
-              f"{len(report.alerts)} alert(s), {len(failed)} failed, {seconds:.1f} s")
+    counts = f"{plural(len(report.sections), 'section')}, {plural(len(report.alerts), 'alert')}"
+    out.print(f"{escape(report.config.title)} · {escape(report.period.label)}: {counts}, {len(failed)} failed, "
+              f"{seconds:.1f} s")
     for section, alert in report.alerts:
         out.print(f"  ⚠ {escape(section.config.title)}: {escape(alert)}")
     for section in failed:
