@@ -67,7 +67,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "nl2sql", "report", "pin", str(pinned), "--as-of", "2025-06-15"],
                        env=env, check=True, capture_output=True)
         pinned_runs = [run(pinned, work / "out2", env) for _ in range(args.runs)]
-        print(f"{sections}-section shop report, offline, md + html, 2 queries per section (this and last week)")
+        print(f"{sections}-section shop report, offline, md + html: per section its query for this and last week, "
+              "plus both weeks' totals (grouped sections) and whole rankings (top-N sections)")
         print(f"  cold (profiles built):   {cold:.2f} s")
         print(f"  warm, median of {args.runs}:      {statistics.median(warm):.2f} s "
               f"({statistics.median(warm) / sections * 1000:.0f} ms per section)")

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from nl2sql.answer.charts import ChartError, ChartSpec, InvalidChartSpec, choose_chart, pick_chart, validate_spec
+from nl2sql.answer.charts import (
+    ChartError,
+    ChartSpec,
+    InvalidChartSpec,
+    choose_chart,
+    pick_chart,
+    sane,
+    validate_spec,
+)
 from nl2sql.answer.draw import render
 from nl2sql.core.values import Result
 from nl2sql.data.catalog import Catalog
@@ -129,3 +138,87 @@ def test_a_pie_of_negative_values_is_refused(tmp_path: Path) -> None:
         render(ChartSpec("pie", "channel", ("change",)), columns, [("web", 5.0), ("mobile", -3.0)], tmp_path / "c.png")
     with pytest.raises(ChartError, match=r"\.png or \.svg"):
         render(ChartSpec("bar", "channel", ("change",)), columns, [("web", 5.0)], tmp_path / "c.gif")
+
+
+def _colour_share(path: Path, hex_colour: str) -> float:
+    """Share of a PNG's pixels within a small distance of one colour."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    target = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    img = mpimg.imread(path)[:, :, :3]
+    return float((np.abs(img - target).sum(axis=2) < 0.08).mean())
+
+
+YEARS_SQL = ("SELECT YEAR(o.order_date) AS year, p.category, SUM(i.quantity * i.unit_price) AS revenue "
+             "FROM order_items i JOIN orders o ON o.order_id = i.order_id "
+             "JOIN products p ON p.product_id = i.product_id GROUP BY 1, 2 ORDER BY 1, 2")
+
+
+def test_a_year_on_year_comparison_is_grouped_bars_with_a_legend_per_year(shop: tuple[Catalog, Sandbox],
+                                                                          tmp_path: Path) -> None:
+    result = _query(shop, YEARS_SQL)
+    spec = choose_chart(result.columns, result.row_count, "Revenue 2024 vs 2025", result.rows)
+    # the year is the legend, never a measure; bars side by side, not stacked
+    assert spec == ChartSpec("bar", "category", ("revenue",), series="year", title="Revenue 2024 vs 2025")
+    render(spec, result.columns, result.rows, tmp_path / "c.png")
+    blue, orange = _colour_share(tmp_path / "c.png", "#4C72B0"), _colour_share(tmp_path / "c.png", "#DD8452")
+    assert blue > 0.02 and orange > 0.02, (blue, orange)  # one colour per year, both drawn
+    render(spec, result.columns, result.rows, tmp_path / "c.svg")
+    svg = (tmp_path / "c.svg").read_text()
+    assert ">2024<" in svg and ">2025<" in svg and ">year<" in svg  # the legend names the periods
+    assert svg.index(">Electronics<") < svg.index(">Books<")  # categories by the latest year, largest first
+
+
+def test_a_time_axis_is_never_re_sorted_cut_or_a_pie(shop: tuple[Catalog, Sandbox], tmp_path: Path) -> None:
+    days = _query(shop, "SELECT CAST(order_date AS DATE) AS day, COUNT(*) AS orders FROM orders "
+                        "WHERE order_date >= DATE '2025-01-01' GROUP BY 1 ORDER BY 2 DESC")
+    names = [n for n, _ in days.columns]
+    asked = validate_spec({"type": "bar", "x": "day", "y": "orders", "sort": "desc", "limit": 14}, names)
+    spec, why = sane(asked, days.columns, days.rows)
+    assert spec is not None and (spec.type, spec.sort, spec.limit) == ("line", None, None)
+    assert why is not None and "time axis" in why
+    months = _query(shop, "SELECT date_trunc('month', order_date) AS month, COUNT(*) AS orders FROM orders "
+                          "WHERE order_date >= DATE '2025-01-01' GROUP BY 1 ORDER BY 2")
+    pie, _ = sane(ChartSpec("pie", "month", ("orders",)), months.columns, months.rows)
+    assert pie is not None and pie.type == "line"
+    render(ChartSpec("bar", "month", ("orders",)), months.columns, months.rows, tmp_path / "m.svg")
+    svg = (tmp_path / "m.svg").read_text()
+    assert "Other" not in svg and "Jan 2025" in svg and "Dec 2025" in svg  # every month, in order, as people write it
+    assert svg.index("Jan 2025") < svg.index("Feb 2025") < svg.index("Dec 2025")
+
+
+def test_partial_periods_are_marked_on_the_chart_and_in_the_warnings() -> None:
+    from nl2sql.jobs.workspace import Workspace
+
+    with Workspace.open(backend="offline") as ws:
+        answer = ws.ask("Revenue by week in 2025")
+    assert answer.chart is not None and answer.chart.partial == ("2024-12-30", "2025-12-29")
+    assert any(w.startswith("Partial weeks: the first week (2024-12-30) holds 5 of its 7 days; the last week "
+                            "(2025-12-29) holds 3 of its 7 days") for w in answer.warnings), answer.warnings
+    assert answer.narration is not None and answer.narration.startswith("Leaving out the partial 2024-12-30 and "
+                                                                        "2025-12-29, revenue went from")
+    assert answer.chart.subtitle == "2025" and "LIMIT" not in answer.sql and answer.row_cap == 1000
+
+
+def test_partial_points_are_drawn_hollow_with_a_note(tmp_path: Path) -> None:
+    import datetime as dt
+
+    columns = [("week", "DATE"), ("revenue", "DOUBLE")]
+    rows = [(dt.date(2024, 12, 30) + dt.timedelta(weeks=n), 100.0 + n) for n in range(6)]
+    spec = ChartSpec("line", "week", ("revenue",), title="Revenue by week", subtitle="channel: web · 2025",
+                     partial=("2024-12-30",))
+    render(spec, columns, rows, tmp_path / "c.svg")
+    svg = (tmp_path / "c.svg").read_text()
+    assert "partial period" in svg and "channel: web · 2025" in svg and "Revenue by week" in svg
+    render(dataclasses.replace(spec, partial=()), columns, rows, tmp_path / "d.svg")
+    assert "partial period" not in (tmp_path / "d.svg").read_text()
+
+
+def test_axis_labels_are_humanised(shop: tuple[Catalog, Sandbox], tmp_path: Path) -> None:
+    result = _query(shop, CASES["barh"][0])
+    spec = choose_chart(result.columns, result.row_count, "Units by product", result.rows)
+    assert spec is not None
+    render(spec, result.columns, result.rows, tmp_path / "c.svg")
+    svg = (tmp_path / "c.svg").read_text()
+    assert ">product name<" in svg and "product_name" not in svg

@@ -11,6 +11,12 @@ from nl2sql.safety.checks import impossible_shares, null_heavy
 from nl2sql.safety.sandbox import Sandbox
 
 
+def _query_value(shop: tuple[Catalog, Sandbox], sql: str) -> int:
+    result = run_sql(sql, shop[0], shop[1], 10).result
+    assert result is not None
+    return int(result.rows[0][0])
+
+
 def _warnings(shop: tuple[Catalog, Sandbox], sql: str) -> list[str]:
     catalog, sandbox = shop
     return run_sql(sql, catalog, sandbox, 1000).warnings
@@ -79,3 +85,74 @@ def test_shares_above_100_percent() -> None:
     assert "120.0 %" in impossible_shares(fraction)[0]
     right = Result(columns=[("channel", "VARCHAR"), ("share", "DOUBLE")], rows=[("web", 0.6), ("mobile", 0.4)])
     assert impossible_shares(right) == []
+
+
+def test_fan_out_stays_silent_when_the_sums_are_right(shop: tuple[Catalog, Sandbox]) -> None:
+    # a margin: item lines joined to their product and order; products repeat, but each line's cost is
+    # multiplied per line on purpose, so nothing is inflated (this used to warn)
+    sql = ("SELECT p.category, SUM(i.quantity * i.unit_price) - SUM(i.quantity * p.unit_price * 0.6) AS margin "
+           "FROM order_items i JOIN products p ON p.product_id = i.product_id "
+           "JOIN orders o ON o.order_id = i.order_id WHERE o.status = 'completed' GROUP BY 1")
+    assert _warnings(shop, sql) == []
+    # products repeat per order line, but their category is only grouped by, never summed
+    assert _warnings(shop, "SELECT p.category, COUNT(DISTINCT i.order_id) AS orders FROM products p "
+                           "JOIN order_items i ON i.product_id = p.product_id GROUP BY 1") == []
+
+
+def test_fan_out_names_the_inflated_and_the_true_value(shop: tuple[Catalog, Sandbox]) -> None:
+    sql = ("SELECT o.channel, COUNT(*) AS orders FROM orders o JOIN order_items i ON i.order_id = o.order_id "
+           "GROUP BY 1")
+    orders = _query_value(shop, "SELECT COUNT(*) FROM orders")
+    lines = _query_value(shop, "SELECT COUNT(*) FROM order_items")
+    (warning,) = _warnings(shop, sql)
+    assert f"so COUNT(*) is {lines:,} over the joined rows but {orders:,} with each row of orders counted once" \
+        in warning
+
+
+def test_shares_add_up_only_for_shares_of_one_whole(shop: tuple[Catalog, Sandbox]) -> None:
+    # a percentage per row (the discount of each category) is not a share of one total
+    per_row = ("SELECT p.category, 100.0 * AVG(i.discount) AS discount_pct FROM order_items i "
+               "JOIN products p ON p.product_id = i.product_id GROUP BY 1")
+    assert not any("adds up to" in w for w in _warnings(shop, per_row))
+    doubled = Result(columns=[("channel", "VARCHAR"), ("discount_pct", "DOUBLE")], rows=[("a", 70.0), ("b", 55.0)])
+    assert impossible_shares(doubled) == []
+    # a window share of the whole that adds up to more than 100 %: counted twice
+    twice = ("SELECT o.channel, SUM(i.quantity) / SUM(SUM(i.quantity)) OVER () * 2 AS part FROM orders o "
+             "JOIN order_items i ON i.order_id = o.order_id GROUP BY 1")
+    assert any(w.startswith("Column 'part' adds up to 200.0 %") for w in _warnings(shop, twice))
+
+
+@pytest.fixture(scope="module")
+def helpdesk(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A help desk where 111 of 400 tickets have no agent yet and 9 name an agent who left."""
+    import duckdb
+
+    from nl2sql.jobs.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("helpdesk") / "helpdesk.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE agents (agent_id INTEGER PRIMARY KEY, name VARCHAR, team VARCHAR)")
+        con.execute("INSERT INTO agents SELECT i, 'agent ' || i, CASE WHEN i % 2 = 0 THEN 'north' ELSE 'south' END "
+                    "FROM range(1, 11) t(i)")
+        con.execute("CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, agent_id INTEGER, minutes DOUBLE)")
+        con.execute("INSERT INTO tickets SELECT i, CASE WHEN i <= 111 THEN NULL WHEN i <= 120 THEN 99 "
+                    "ELSE 1 + i % 10 END, 10 + i % 7 FROM range(1, 401) t(i)")
+    with Workspace.open(db=str(path), backend="offline") as ws:
+        yield ws
+
+
+def test_an_inner_join_that_drops_unassigned_tickets_says_so(helpdesk) -> None:  # type: ignore[no-untyped-def]
+    run = helpdesk.sql("SELECT a.team, COUNT(*) AS tickets FROM tickets t JOIN agents a ON a.agent_id = t.agent_id "
+                       "GROUP BY 1")
+    assert sum(r[1] for r in run.result.rows) == 400 - 120
+    (warning,) = [w for w in run.warnings if "leaves out" in w]
+    assert warning.startswith("The inner join with agents leaves out 120 rows of tickets with no match in agents "
+                              "(1 agent_id value not in agents, 111 with no agent_id).")
+    assert "use LEFT JOIN agents" in warning
+    # the LEFT JOIN keeps them, and a filter on the joined table drops them on purpose: no warning
+    assert not any("leaves out" in w for w in helpdesk.sql(
+        "SELECT a.team, COUNT(*) AS tickets FROM tickets t LEFT JOIN agents a ON a.agent_id = t.agent_id "
+        "GROUP BY 1").warnings)
+    assert not any("leaves out" in w for w in helpdesk.sql(
+        "SELECT COUNT(*) AS tickets FROM tickets t JOIN agents a ON a.agent_id = t.agent_id "
+        "WHERE a.team = 'north'").warnings)

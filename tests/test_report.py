@@ -109,3 +109,118 @@ def test_markdown_escaping_of_data_values() -> None:
 
 # -- runs ----------------------------------------------------------------------------------------
 
+
+
+# -- comparing like with like ---------------------------------------------------------------------
+
+TOP_AND_RETURNS = """title: Like with like
+sections:
+  - title: Top products
+    question: Top 5 products by revenue
+  - title: Returns by product
+    sql: |
+      SELECT p.product_name, COUNT(DISTINCT o.order_id) AS returned_orders
+      FROM orders o
+      JOIN order_items i ON i.order_id = o.order_id
+      JOIN products p ON p.product_id = i.product_id
+      WHERE o.status = 'returned'
+        AND o.order_date BETWEEN DATE '{{ period_start }}' AND DATE '{{ period_end }}'
+      GROUP BY 1
+      ORDER BY 2 DESC, 1
+      LIMIT 10
+"""
+
+
+@pytest.fixture(scope="module")
+def like_with_like(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from nl2sql.jobs.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("report") / "r.yaml"
+    path.write_text(TOP_AND_RETURNS)
+    with Workspace.open(backend="offline") as ws:
+        report = ws.report(path, as_of="2025-06-15")
+        week = "SELECT p.product_name, SUM(i.quantity * i.unit_price * (1 - i.discount)) AS revenue " \
+               "FROM order_items i " \
+               "JOIN orders o ON o.order_id = i.order_id JOIN products p ON p.product_id = i.product_id " \
+               "WHERE o.status = 'completed' AND o.order_date BETWEEN DATE '{}' AND DATE '{}' GROUP BY 1 " \
+               "ORDER BY 2 DESC, 1"
+        now = ws.sql(week.format("2025-06-09", "2025-06-15")).result.rows
+        before = ws.sql(week.format("2025-06-02", "2025-06-08")).result.rows
+        returned = ws.sql("SELECT COUNT(DISTINCT order_id) FROM orders WHERE status = 'returned' AND order_date "
+                          "BETWEEN DATE '2025-06-09' AND DATE '2025-06-15'").result.rows[0][0]
+        yield report, now, before, returned
+
+
+def test_top_n_rows_are_matched_by_identity_with_their_previous_rank(like_with_like) -> None:  # type: ignore[no-untyped-def]
+    report, now, before, _ = like_with_like
+    top = report.sections[0]
+    assert top.ok and top.comparison.top_n == 5
+    ranks_before = {name: rank for rank, (name, _) in enumerate(before, 1)}
+    values_before = dict(before)
+    shown = [c for c in top.changes if c.status != "dropped out"]
+    assert [c.label for c in shown] == [name for name, _ in now[:5]]
+    for c in shown:  # every product of this week's top 5 has its value and rank of last week, in or out of the top 5
+        assert c.previous == pytest.approx(float(values_before[c.label]))
+        assert c.previous_rank == ranks_before[c.label]
+        assert c.status == ("entered" if ranks_before[c.label] > 5 else None)
+    dropped = [c for c in top.changes if c.status == "dropped out"]
+    assert {c.label for c in dropped} == {name for name, _ in before[:5]} - {name for name, _ in now[:5]}
+    ranks_now = {name: rank for rank, (name, _) in enumerate(now, 1)}
+    assert all(c.rank == ranks_now[c.label] and c.current is not None for c in dropped)
+
+
+def test_totals_are_the_sections_own_totals_not_sums_of_a_list(like_with_like) -> None:  # type: ignore[no-untyped-def]
+    report, now, _, returned = like_with_like
+    top, returns = report.sections
+    (revenue,) = top.headline  # all products' revenue, not the top 5's
+    assert revenue.current == pytest.approx(sum(float(v) for _, v in now))
+    (orders,) = returns.headline  # distinct returned orders, not the sum over ten products
+    assert orders.current == returned
+    assert orders.current < sum(c.current or 0 for c in returns.changes if c.status != "dropped out")
+
+
+def test_the_summary_names_real_movers_and_the_output_reads_well(like_with_like) -> None:  # type: ignore[no-untyped-def]
+    from nl2sql.jobs.report.output import render_report
+
+    report, *_ = like_with_like
+    assert report.top_changes and all(c.pct is not None for _, c in report.top_changes)
+    md = render_report(report, "md")
+    assert "| # | Product name | Week 24 | Week 23 | Change |" in md  # humanised, the periods named
+    assert "(entered the top 5)" in md and "Dropped out of the top 5:" in md and "| – |" not in md
+    generated = report.generated
+    assert generated.tzinfo is not None and f"generated {generated:%-d %b %Y, %H:%M}" in md  # local time, zone
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", md)  # no raw ISO timestamp
+    assert "1 sections" not in md and "LIMIT 1001" not in md
+
+
+@pytest.mark.parametrize("threshold, line, message, hint", [
+    ("      - column: revenu\n        below: 1\n", 6, "has a threshold on 'revenu', which is not a column of its "
+     "result", "Did you mean 'revenue'?"),
+    ("      - column: revenue\n        row: Eco Tablett 134\n        below: 1\n", 7, "has a threshold on row "
+     "'Eco Tablett 134', which is in neither period's result nor in the data", "Did you mean 'Eco Tablet 134'?"),
+])
+def test_a_threshold_on_an_unknown_column_or_row_is_a_config_error(tmp_path: Path, threshold: str, line: int,
+                                                                    message: str, hint: str) -> None:
+    from nl2sql.jobs.workspace import Workspace
+
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nsections:\n  - title: Top products\n    question: Top 5 products by revenue\n"
+                    "    thresholds:\n" + threshold)
+    with Workspace.open(backend="offline") as ws, pytest.raises(ConfigError) as info:
+        ws.report(path, as_of="2025-06-15")
+    assert info.value.message.startswith(f"{path}:{line}: section 1 (Top products) ") and message in info.value.message
+    assert info.value.hint is not None and info.value.hint.startswith(hint[:-1]) and info.value.exit_code == 2
+
+
+def test_a_known_row_that_left_the_list_still_alerts(tmp_path: Path) -> None:
+    from nl2sql.jobs.workspace import Workspace
+
+    path = tmp_path / "r.yaml"
+    # Aero Monitor 118 was #2 the week before and is not in this week's top 5: it fell, and its alert says so
+    path.write_text("title: T\nsections:\n  - title: Top products\n    question: Top 5 products by revenue\n"
+                    "    thresholds:\n      - column: revenue\n        row: aero monitor 118\n"
+                    "        change_pct_below: -20\n        message: A top product fell\n")
+    with Workspace.open(backend="offline") as ws:
+        report = ws.report(path, as_of="2025-06-15")
+    (alert,) = report.sections[0].alerts
+    assert alert.startswith("A top product fell: Aero Monitor 118 revenue: 15,817 vs 37,558 in the previous period")

@@ -63,7 +63,8 @@ def test_refusals_and_unsafe_sql_never_run() -> None:
 def test_sql_only_guards_without_running() -> None:
     with Workspace.open(backend=lambda: FakeBackend(sql=[REGION_SQL])) as ws:
         answer = ws.ask("regions", sql_only=True)
-        assert answer.result.rows == [] and answer.sql.rstrip().endswith("LIMIT 1001")
+        # the SQL as written; the guard's row cap is reported on its own, not pasted into the SQL
+        assert answer.result.rows == [] and answer.sql == REGION_SQL and answer.row_cap == 1000
         assert ws._sandbox is None or not ws._sandbox._ready  # the worker was never needed
 
 
@@ -114,3 +115,14 @@ def test_the_readme_python_example_runs() -> None:
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code, "README has no Python API example"
     exec(compile(code.group(1), "README.md", "exec"), {})  # the example asserts what it shows
+
+
+def test_the_sql_shown_keeps_its_own_limit_and_the_row_cap_is_reported_apart() -> None:
+    sql = "SELECT region, count(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC\nLIMIT 2"
+    with Workspace.open(backend=lambda: FakeBackend(sql=[sql])) as ws:
+        answer = ws.ask("the two biggest regions")
+    data = answer.to_dict()
+    assert data["sql"] == sql and data["row_cap"] is None and data["row_count"] == 2  # its LIMIT is no cap of ours
+    with Workspace.open(backend=lambda: FakeBackend(sql=[REGION_SQL])) as ws:
+        data = ws.ask("regions").to_dict()
+    assert data["sql"] == REGION_SQL and "1001" not in data["sql"] and data["row_cap"] == 1000

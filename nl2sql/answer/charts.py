@@ -1,7 +1,9 @@
 """Charts are a declarative, validated ChartSpec; nothing a model writes is ever executed.
 
 The spec names columns of the result; `validate_spec` refuses anything else. `choose_chart`
-picks a chart by simple rules (time -> line, categories -> bar). `draw.py` draws a spec.
+picks a chart by simple rules (time -> line, a few periods next to categories -> grouped bars,
+categories -> bars) and `sane` keeps any spec honest (a time axis in order, whole and never a pie).
+`draw.py` draws a spec.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from nl2sql.answer.measures import IDENTIFIER, PERIOD, Measure, measure_kinds, measures_of
 from nl2sql.core.values import is_numeric_type, is_temporal_type
 
 CHART_TYPES = ("bar", "barh", "line", "area", "scatter", "pie", "histogram")
+MODEL_FIELDS = {"type", "x", "y", "series", "title", "sort", "limit", "stacked"}  # what a spec may set
+MAX_COMPARED_PERIODS = 4  # a period column with this few values next to categories: grouped bars
+MAX_TIME_BARS = 24  # more points in time than this: a line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,12 +32,16 @@ class ChartSpec:
     sort: str | None = None  # "asc", "desc" or None
     limit: int | None = None
     stacked: bool = False
+    # set by us, never by a model: the reading's filters and period, and the partial first/last periods
+    subtitle: str | None = None
+    partial: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (y as a list)."""
         data = dataclasses.asdict(self)
         data["y"] = list(self.y)
-        return {k: v for k, v in data.items() if v not in (None, False)}
+        data["partial"] = list(self.partial)
+        return {k: v for k, v in data.items() if v not in (None, False, [])}
 
 
 class InvalidChartSpec(ValueError):
@@ -42,7 +52,7 @@ def validate_spec(raw: Any, columns: list[str]) -> ChartSpec:
     """Build a ChartSpec from untrusted JSON-like data, or raise InvalidChartSpec."""
     if not isinstance(raw, dict):
         raise InvalidChartSpec("a chart spec must be a JSON object")
-    allowed = {"type", "x", "y", "series", "title", "sort", "limit", "stacked"}
+    allowed = MODEL_FIELDS
     unknown = set(raw) - allowed
     if unknown:
         raise InvalidChartSpec(f"unknown chart fields: {', '.join(sorted(map(str, unknown)))}")
@@ -72,32 +82,82 @@ def validate_spec(raw: Any, columns: list[str]) -> ChartSpec:
                      stacked=bool(raw.get("stacked", False)))
 
 
-def choose_chart(columns: list[tuple[str, str]], row_count: int, title: str | None = None) -> ChartSpec | None:
-    """A sensible chart for a result by rules: time -> line, categories -> bar; None if nothing fits."""
-    if row_count < 2 or len(columns) < 2:
-        return None
+def _roles(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]] | None,
+           kinds: dict[str, Measure] | None) -> tuple[list[str], list[str], list[str], dict[str, Measure]]:
+    """(measures, time columns, label columns) by name; years are time, ids are labels, never measures."""
+    kinds = kinds if kinds is not None else measure_kinds(columns, None, rows)
     names = [n for n, _ in columns]
     types = {n: t.upper() for n, t in columns}
-    numeric = [n for n in names if is_numeric_type(types[n])]
-    temporal = [n for n in names if is_temporal_type(types[n])]
-    text = [n for n in names if n not in numeric and n not in temporal]
-    if temporal and numeric:
-        x = temporal[0]
-        series = text[0] if text else None
-        ys = [n for n in numeric if n != x][: 1 if series else 3]
-        return ChartSpec("line", x, tuple(ys), series=series, title=title)
-    if text and numeric:
-        x = text[0]
-        series = text[1] if len(text) > 1 else None
-        ys = numeric[: 1 if series else 2]
-        kind = "barh" if row_count > 8 and not series else "bar"
-        return ChartSpec(kind, x, tuple(ys), series=series, title=title, sort=None if series else "desc",
-                         stacked=bool(series))
-    if len(numeric) >= 2:
-        # a leading integer column that looks like a year or a rank reads best as a line
-        return ChartSpec("line" if row_count > 2 and numeric[0].lower() in ("year", "month", "week", "day")
-                         else "scatter", numeric[0], (numeric[1],), title=title)
+    measures = [names[i] for i in measures_of(columns, kinds)]
+    times = [n for n in names if is_temporal_type(types[n]) or (n in kinds and kinds[n].kind == PERIOD)]
+    labels = [n for n in names if n not in measures and n not in times and
+              (not is_numeric_type(types[n]) or (n in kinds and kinds[n].kind == IDENTIFIER))]
+    return measures, times, labels, kinds
+
+
+def choose_chart(columns: list[tuple[str, str]], row_count: int, title: str | None = None,
+                 rows: list[tuple[Any, ...]] | None = None, kinds: dict[str, Measure] | None = None,
+                 ) -> ChartSpec | None:
+    """A sensible chart for a result by rules; None if nothing fits.
+
+    Time -> a line (a bar chart for a few periods), in time order. A period next to categories (2024 vs
+    2025 by category) -> grouped bars, one colour and legend entry per period. Categories -> bars,
+    largest first (horizontal when there are many). Stacking only for measures that add up.
+    """
+    if row_count < 2 or len(columns) < 2:
+        return None
+    measures, times, labels, kinds = _roles(columns, rows, kinds)
+    if not measures:
+        return None
+    additive = kinds[measures[0]].additive
+    if times:
+        x = times[0]
+        periods = len({r[[n for n, _ in columns].index(x)] for r in rows}) if rows else row_count
+        if labels and periods <= MAX_COMPARED_PERIODS and periods < row_count:
+            return ChartSpec("bar", labels[0], (measures[0],), series=x, title=title)  # grouped: a bar per period
+        series = labels[0] if labels else None
+        kind = "bar" if not series and periods <= MAX_TIME_BARS and x not in [n for n, t in columns
+                                                                            if is_temporal_type(t)] else "line"
+        return ChartSpec(kind, x, tuple(measures[: 1 if series else 3]), series=series, title=title)
+    if labels:
+        x = labels[0]
+        series = labels[1] if len(labels) > 1 else None
+        longest = max((len(str(r[[n for n, _ in columns].index(x)])) for r in rows or []), default=0)
+        kind = "barh" if (row_count > 8 or longest > 14) and not series else "bar"
+        return ChartSpec(kind, x, tuple(measures[: 1 if series else 2]), series=series, title=title,
+                         sort=None if series else "desc", stacked=bool(series) and additive)
+    if len(measures) >= 2:
+        return ChartSpec("scatter", measures[0], (measures[1],), title=title)
     return None
+
+
+def sane(spec: ChartSpec, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]] | None = None
+         ) -> tuple[ChartSpec | None, str | None]:
+    """A spec made honest for this result, and what was changed (None: nothing).
+
+    A time axis stays in time order, whole (no top-N cut, no 'Other') and is never a pie; a year or
+    an id is never drawn as a measure; averages and rates are never stacked.
+    """
+    measures, times, _, kinds = _roles(columns, rows, None)
+    changes = []
+    ys = tuple(y for y in spec.y if y in measures or y not in kinds)
+    if not ys:
+        return None, f"{', '.join(spec.y)} are labels, not measures"
+    if ys != spec.y:
+        changes.append(f"{', '.join(y for y in spec.y if y not in ys)} is a label, not a measure")
+    fixed = dataclasses.replace(spec, y=ys)
+    if spec.x in times and spec.type not in ("scatter", "histogram"):
+        kind = "line" if spec.type == "pie" or (rows is not None and len(rows) > MAX_TIME_BARS) \
+            else ("bar" if spec.type == "barh" else spec.type)
+        if kind != spec.type:
+            changes.append(f"a time axis is drawn as a {kind} chart, not a {spec.type}")
+        if spec.sort or spec.limit:
+            changes.append("a time axis stays in time order and whole")
+        fixed = dataclasses.replace(fixed, type=kind, sort=None, limit=None)
+    if fixed.stacked and ys and ys[0] in kinds and not kinds[ys[0]].additive:
+        fixed = dataclasses.replace(fixed, stacked=False)
+        changes.append(f"{ys[0]} does not add up, so its bars are side by side, not stacked")
+    return fixed, "; ".join(changes) or None
 
 
 class ChartError(ValueError):
@@ -106,22 +166,34 @@ class ChartError(ValueError):
 
 def with_type(spec: ChartSpec, kind: str, columns: list[str]) -> ChartSpec:
     """The same chart drawn as another type (`--chart-type`); validated like any spec."""
-    return validate_spec({**spec.to_dict(), "type": kind}, columns)
+    return with_fields(spec, {"type": kind}, columns)
 
 
-def pick_chart(raw: Any, columns: list[tuple[str, str]], row_count: int, title: str | None) -> tuple[ChartSpec | None,
-                                                                                                       str | None]:
+def with_fields(spec: ChartSpec, changes: dict[str, Any], columns: list[str]) -> ChartSpec:
+    """The spec with some of its model-settable fields changed (validated); subtitle and partial kept."""
+    fields = {k: v for k, v in spec.to_dict().items() if k in MODEL_FIELDS}
+    checked = validate_spec({**fields, **changes}, columns)
+    return dataclasses.replace(checked, subtitle=spec.subtitle, partial=spec.partial)
+
+
+def pick_chart(raw: Any, columns: list[tuple[str, str]], row_count: int, title: str | None,
+               rows: list[tuple[Any, ...]] | None = None, kinds: dict[str, Measure] | None = None,
+               ) -> tuple[ChartSpec | None, str | None]:
     """The model's spec when it is valid for this result, else one chosen by rules.
 
-    Returns (spec, why the model's spec was not used); a model's spec is untrusted input.
+    Returns (spec, why the model's spec was not used or was changed); a model's spec is untrusted input.
     """
-    if raw is not None:
-        try:
-            spec = validate_spec(raw, [n for n, _ in columns])
-            return (dataclasses.replace(spec, title=spec.title or title), None)
-        except InvalidChartSpec as exc:
-            return choose_chart(columns, row_count, title), f"the model's chart spec was not used: {exc}"
-    return choose_chart(columns, row_count, title), None
+    chosen = choose_chart(columns, row_count, title, rows, kinds)
+    if raw is None:
+        return chosen, None
+    try:
+        spec = validate_spec(raw, [n for n, _ in columns])
+    except InvalidChartSpec as exc:
+        return chosen, f"the model's chart spec was not used: {exc}"
+    fixed, why = sane(dataclasses.replace(spec, title=spec.title or title), columns, rows)
+    if fixed is None:
+        return chosen, f"the model's chart spec was not used: {why}"
+    return fixed, f"the model's chart was changed: {why}" if why else None
 
 
 def chart_format(path: Any) -> str:

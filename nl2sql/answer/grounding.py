@@ -15,7 +15,9 @@ import itertools
 import re
 from typing import Any
 
+from nl2sql.answer.measures import measure_kinds, measures_of
 from nl2sql.answer.numwords import word_numbers
+from nl2sql.answer.shape import group_totals, label, pivot_periods, result_shape
 from nl2sql.core.values import as_number, is_numeric_type, is_temporal_type
 
 MAX_EVIDENCE_ROWS = 200  # pairwise facts (shares, changes) only for results this small
@@ -242,10 +244,59 @@ def evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]], extra_
             out.append(Evidence(v1 - v2, f"gap between {l1} and {l2} in {col}"))
             if v2:
                 out.append(Evidence(v1 / v2, f"ratio of {l1} to {l2} in {col}"))
+    out += _shape_evidence(columns, rows)
     for mention in mentions(extra_text):
         out.append(Evidence(mention.value, "the question or the query"))
     for year in re.finditer(r"\b(19|20)\d{2}\b", extra_text):
         out.append(Evidence(float(year.group(0)), "the question or the query"))
+    return out
+
+
+def _changes(first: tuple[str, float], last: tuple[str, float], what: str) -> list[Evidence]:
+    (la, a), (lb, b) = first, last
+    out = [Evidence(b - a, f"change in {what} from {la} to {lb}")]
+    if a:
+        out += [Evidence((b - a) / abs(a) * 100, f"% change in {what} from {la} to {lb}"),
+                Evidence(b / a, f"ratio of {what}, {lb} to {la}")]
+    return out
+
+
+def _shape_evidence(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> list[Evidence]:
+    """Facts across rows: first-to-last changes of a long series, totals and shares per label of a
+    two-way table, and period-over-period changes per label and in total (the comparison)."""
+    kinds = measure_kinds(columns, None, rows)
+    shape = result_shape(columns, rows, kinds)
+    out: list[Evidence] = []
+    if len(rows) < 2:
+        return out
+    for m in measures_of(columns, kinds):
+        col = columns[m][0]
+        if shape.period is not None and not shape.repeated_periods:
+            points = sorted(((r[shape.period], v) for r in rows if r[shape.period] is not None
+                             and (v := as_number(r[m])) is not None), key=lambda p: p[0])
+            ends = [(label(x, shape.grain), v) for x, v in points[:2] + points[-2:]] if len(points) >= 4 else []
+            for first, last in ((0, 3), (1, 3), (0, 2), (1, 2)) if ends else ():  # partial ends left out
+                out += _changes(ends[first], ends[last], col)
+            if 2 <= len(points) < 4:
+                out += _changes((label(points[0][0], shape.grain), points[0][1]),
+                                (label(points[-1][0], shape.grain), points[-1][1]), col)
+        dims = [*shape.labels, *([shape.period] if shape.period is not None else [])]
+        if len(dims) >= 2 and len(rows) <= MAX_EVIDENCE_ROWS:
+            for i in dims:
+                totals = group_totals(rows, i, m)
+                whole = sum(totals.values())
+                for name, value in totals.items():
+                    out.append(Evidence(value, f"total {col} of {name}"))
+                    if whole and all(v >= 0 for v in totals.values()):
+                        out.append(Evidence(value / whole * 100, f"share of {name} in total {col}"))
+        if shape.period is not None and shape.labels and shape.repeated_periods:
+            first, last, table = pivot_periods(rows, shape.period, shape.labels, m)
+            a, b = label(first, shape.grain), label(last, shape.grain)
+            sums = [sum(x for v in table.values() if (x := v[k]) is not None) for k in (0, 1)]
+            out += _changes((a, sums[0]), (b, sums[1]), f"total {col}")
+            for name, (x, y) in table.items():
+                if x is not None and y is not None:
+                    out += _changes((a, x), (b, y), f"{col} of {name}")
     return out
 
 

@@ -34,9 +34,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("sql", "Run your own SQL through the same guard and sandbox as generated SQL."),
     "schema": ("schema", "Inspect the data: tables, columns, relationships and metrics; `schema init`."),
     "eval": ("evaluate", "Execution accuracy, refusals, cost and latency on a question set."),
+    "feedback": ("learn", "Mark an answer good (a verified example) or bad (with the right SQL or word)."),
+    "examples": ("learn", "The verified examples of a database: list, show, remove, export, import."),
     "history": ("history", "The audit log: recent questions with their SQL, verdict, tokens and cost."),
     "cache": ("history", "The cache of model replies (`cache clear`)."),
     "config": ("history", "Show the effective settings and where each comes from (secrets masked)."),
+    "mcp": ("mcp", "Serve the guarded pipeline to agents and editors over the Model Context Protocol."),
 }
 
 
@@ -189,11 +192,13 @@ def report_error(err: Nl2SqlError, as_json: bool) -> None:
 
 
 def warn(lines: list[str]) -> None:
-    """Side warnings (a cache or the history that could not be written) on stderr, once each."""
+    """Side warnings (a cache or the history that could not be written) on stderr, once each; the list is
+    emptied, so a later call shows only what went wrong since."""
     if lines:
         console = stderr_console()
         for line in dict.fromkeys(lines):
             console.print(f"[yellow]⚠ {markup(line)}[/]")
+        lines.clear()
 
 
 def _os_error(exc: OSError) -> Nl2SqlError:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nl2sql.cli import options
-from nl2sql.cli.app import handle_errors, load, markup, print_json, stderr_console, stdout_console, sub_app
+from nl2sql.cli.app import handle_errors, load, markup, print_json, stderr_console, stdout_console, sub_app, warn
 
 if TYPE_CHECKING:
     from nl2sql.core.config import Settings
@@ -95,7 +95,7 @@ def _chat_run(settings: Settings, resume: bool, session_id: str | None, as_json:
     with Workspace.open(settings, warm=True) as workspace:
         chat = workspace.chat(session)
         repl = Repl(chat, as_json=as_json, interactive=interactive, console=console, err_console=stderr_console())
-        repl.warn_problems()  # files of the data that were skipped, a session dir that cannot be written
+        warn(workspace.problems)  # files of the data that were skipped, …
         if interactive:
             what = f"Resumed chat {chat.session.id} ({len(chat.session.turns)} turns)" if resume \
                 else f"Chat {chat.session.id}"

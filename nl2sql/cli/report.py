@@ -144,10 +144,13 @@ def _summary(report: Report, files: list[Path], seconds: float) -> dict[str, obj
 
 
 def _show(report: Report, files: list[Path], seconds: float) -> None:
+    from nl2sql.jobs.report.output import plural
+
     out = stdout_console(soft_wrap=True)  # one line per alert, whatever the width
     failed = report.failed
-    out.print(f"{markup(report.config.title)} · {markup(report.period.label)}: {len(report.sections)} sections, "
-              f"{len(report.alerts)} alert(s), {len(failed)} failed, {seconds:.1f} s")
+    counts = f"{plural(len(report.sections), 'section')}, {plural(len(report.alerts), 'alert')}"
+    out.print(f"{markup(report.config.title)} · {markup(report.period.label)}: {counts}, {len(failed)} failed, "
+              f"{seconds:.1f} s")
     for section, alert in report.alerts:
         out.print(f"  ⚠ {markup(section.config.title)}: {markup(alert)}")
     for section in failed:

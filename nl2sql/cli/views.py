@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nl2sql.answer.measures import is_label_name
 from nl2sql.cli.app import markup  # untrusted text inside markup: controls visible, markup escaped
 from nl2sql.core.text import terminal_safe
 from nl2sql.core.values import format_cell, is_numeric_type
@@ -91,10 +92,11 @@ def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
     from rich.text import Text
 
     table = Table(show_lines=False, header_style="bold", row_styles=["", "dim"] if len(result.rows) > 8 else None)
+    plain = [is_label_name(name) for name, _ in result.columns]  # years and ids read 2024, not 2,024
     for name, ctype in result.columns:
         table.add_column(Text(terminal_safe(name)), justify="right" if is_numeric_type(ctype) else "left")
     for row in result.rows[:max_shown]:
-        table.add_row(*(Text(terminal_safe(format_cell(v))) for v in row))  # Text: data is never rich markup
+        table.add_row(*(Text(terminal_safe(format_cell(v, p))) for v, p in zip(row, plain, strict=False)))
     hidden = len(result.rows) - max_shown
     if hidden > 0 or result.truncated:
         more = f"{hidden:,} more rows" if hidden > 0 else ""
@@ -107,7 +109,7 @@ def result_table(result: Result, max_shown: int = MAX_SHOWN_ROWS) -> Any:
 def sql_run_view(run: SqlRun, check_only: bool) -> Any:
     """The view of `nl2sql sql`: the SQL as it ran, the table, and warnings."""
     from rich.console import Group
-    parts: list[Any] = [sql_panel(run.guarded.sql)]
+    parts: list[Any] = [sql_panel(run.sql.strip().rstrip(";"))]  # as written; the row cap is the guard's
     if check_only:
         tables = ", ".join(run.guarded.tables) or "no tables"
         parts.append(f"[green]✓ The guard accepts this query[/] (reads {markup(tables)}).")

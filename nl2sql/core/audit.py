@@ -40,9 +40,15 @@ CREATE TABLE IF NOT EXISTS asks (
     cost_usd REAL DEFAULT 0,
     repairs INTEGER DEFAULT 0,
     timings TEXT,
-    error TEXT
+    error TEXT,
+    reading TEXT,
+    examples TEXT,
+    feedback TEXT,
+    feedback_note TEXT
 )
 """
+# columns added after the first release: an older history file gets them on open
+ADDED_COLUMNS = {"reading": "TEXT", "examples": "TEXT", "feedback": "TEXT", "feedback_note": "TEXT"}
 
 
 def price_for(model: str | None, prices: Mapping[str, Any] | None = None) -> tuple[float, float]:
@@ -86,8 +92,16 @@ class AuditLog:
         con = sqlite3.connect(self.path, timeout=self.lock_timeout)
         con.row_factory = sqlite3.Row
         if not self._ready:
-            with con:
-                con.execute(SCHEMA)
+            try:
+                with con:
+                    con.execute(SCHEMA)
+                    present = {row["name"] for row in con.execute("PRAGMA table_info(asks)")}
+                    for name, kind in ADDED_COLUMNS.items():  # an older history file gets newer columns
+                        if name not in present:
+                            con.execute(f"ALTER TABLE asks ADD COLUMN {name} {kind}")
+            except BaseException:
+                con.close()
+                raise
             self._ready = True
         return con
 
@@ -111,13 +125,17 @@ class AuditLog:
                                  "The answer is fine; move the file away to start a new history.")
             return None
 
-    def _read(self, sql: str, params: list[Any]) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: list[Any], commit: bool = False) -> list[sqlite3.Row]:
+        """Rows of a statement on the history (the job itself: a damaged file is an error saying so)."""
         if not self.path.exists():
             return []
         try:
             con = self._connect()
             try:
-                return con.execute(sql, params).fetchall()
+                rows = con.execute(sql, params).fetchall()
+                if commit:
+                    con.commit()
+                return rows
             finally:
                 con.close()
         except (sqlite3.Error, OSError) as exc:
@@ -126,7 +144,7 @@ class AuditLog:
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest entries, newest first."""
-        rows = self._read("SELECT * FROM asks ORDER BY id DESC LIMIT ?", [limit])
+        rows = self._query("SELECT * FROM asks ORDER BY id DESC LIMIT ?", [limit])
         out = []
         for r in rows:
             item = dict(r)
@@ -136,11 +154,25 @@ class AuditLog:
 
     def usage(self) -> list[dict[str, Any]]:
         """Tokens and cost per day and model."""
-        rows = self._read(
+        rows = self._query(
             "SELECT substr(ts, 1, 10) AS day, coalesce(model, '-') AS model, count(*) AS asks, "
             "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
             "round(sum(cost_usd), 6) AS cost_usd FROM asks GROUP BY 1, 2 ORDER BY 1 DESC, 2", [])
         return [dict(r) for r in rows]
+
+    def entry(self, entry_id: int | None = None, answered: bool = True) -> dict[str, Any] | None:
+        """One entry by id; with no id, the latest question (`answered`: the latest that ran and returned rows)."""
+        if entry_id is None:
+            ran = "AND verdict = 'accepted' AND sql IS NOT NULL AND row_count IS NOT NULL" if answered else ""
+            rows = self._query(f"SELECT * FROM asks WHERE kind = 'ask' {ran} ORDER BY id DESC LIMIT 1", [])
+        else:
+            rows = self._query("SELECT * FROM asks WHERE id = ?", [entry_id])
+        return dict(rows[0]) if rows else None
+
+    def set_feedback(self, entry_id: int, verdict: str, note: str | None = None) -> None:
+        """Record a person's verdict on an answer ('good' or 'bad', with an optional why)."""
+        self._query("UPDATE asks SET feedback = ?, feedback_note = ? WHERE id = ?", [verdict, note, entry_id],
+                   commit=True)
 
 
 def _reason(exc: BaseException) -> str:

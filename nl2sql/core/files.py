@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -63,3 +64,16 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write text or bytes to `path` atomically (see the module docstring)."""
     with atomic_output(path, binary=isinstance(data, bytes)) as handle:
         handle.write(data)
+
+
+def why_unreadable(exc: BaseException) -> str:
+    """Why a file we wrote earlier cannot be read back, in words (for a JSON file: where it breaks)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is cut short or not JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, KeyError):
+        return f"the field {exc.args[0]!r} is missing"
+    return f"its content is not what nl2sql wrote ({type(exc).__name__})"

@@ -63,22 +63,6 @@ def is_text_type(type_name: str) -> bool:
     return type_name.upper().startswith(TEXT_TYPES)
 
 
-# measures whose values do not add up: a total or a share of their sum means nothing
-NON_ADDITIVE = ("price", "avg", "average", "mean", "rate", "ratio", "pct", "percent", "share", "median", "max",
-                "min", "value")
-
-
-def is_additive(measure_name: str) -> bool:
-    """True when a measure's values may be summed (totals, counts), judged by its name."""
-    return not any(k in measure_name.lower() for k in NON_ADDITIVE)
-
-
-def is_identifier_name(name: str) -> bool:
-    """A column whose numbers name things rather than measure them (ids, codes, years)."""
-    lowered = name.lower()
-    return lowered.endswith(("id", "_code", "code")) or lowered in ("year", "yr", "年", "年份")
-
-
 # -- numbers ----------------------------------------------------------------------------------------
 
 def as_number(value: Any) -> float | None:
@@ -102,12 +86,17 @@ def fmt_number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
-def format_cell(value: Any) -> str:
-    """A cell as text: thousands separators, trimmed decimals, ISO dates, NULL shown as such."""
+def format_cell(value: Any, plain: bool = False) -> str:
+    """A cell as text: thousands separators, trimmed decimals, ISO dates, NULL shown as such.
+
+    `plain`: a number that names something (a year, an id, a code) is written as is: 2024, not 2,024.
+    """
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return str(value).lower()
+    if plain and isinstance(value, int | decimal.Decimal) and float(value).is_integer():
+        return str(int(value))
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float | decimal.Decimal):

@@ -11,8 +11,9 @@ from typing import Any
 
 from nl2sql.answer.charts import ChartSpec, InvalidChartSpec, pick_chart, with_type
 from nl2sql.answer.grounding import Receipt, check, evidence
-from nl2sql.answer.narrator import language_of, summarize
+from nl2sql.answer.narrator import facts_text, language_of, summarize
 from nl2sql.answer.narrator import narrate as narrate_deterministically
+from nl2sql.answer.sqlfacts import describe
 from nl2sql.backends.base import Backend, NarrationRequest, SqlDraft, SqlRequest, Usage
 from nl2sql.core.audit import AuditLog, cost
 from nl2sql.core.errors import (
@@ -25,12 +26,13 @@ from nl2sql.core.errors import (
     UsageError,
 )
 from nl2sql.core.text import check_question, untrusted
-from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
-from nl2sql.data.catalog import Catalog
+from nl2sql.core.values import Result, is_numeric_type, json_safe
+from nl2sql.data.catalog import Catalog, Example
 from nl2sql.data.context import build_context
 from nl2sql.jobs.redact import catalog_names, reads_pii, repair_error
 from nl2sql.safety.checks import check_result, shape_warnings
-from nl2sql.safety.guard import GuardedSQL, guard, without_cap
+from nl2sql.safety.guard import GuardedSQL, guard
+from nl2sql.safety.periods import partial_periods
 from nl2sql.safety.sandbox import Sandbox
 
 
@@ -48,7 +50,7 @@ class SqlRun:
         """The DESIGN §5 fields that apply to a SQL run."""
         result = self.result
         return {
-            "sql": self.guarded.sql,
+            "sql": self.guarded.as_written, "row_cap": self.guarded.limit - 1 if self.guarded.limit else None,
             "columns": [{"name": n, "type": t} for n, t in (result.columns if result else [])],
             "rows": [[json_safe(v) for v in row] for row in (result.rows if result else [])],
             "row_count": result.row_count if result else 0,
@@ -103,6 +105,8 @@ class Answer:
     receipts: list[Receipt] = dataclasses.field(default_factory=list)
     narrated_by: str | None = None  # "model" or "computed"
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
+    row_cap: int | None = None  # the guard capped the rows at this many (`sql` is shown as written, without it)
+    history_id: int | None = None  # its entry in the audit log (`nl2sql feedback good ID`)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -114,7 +118,9 @@ class Answer:
             "narration": self.narration, "chart": self.chart.to_dict() if self.chart else None,
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "history_id": self.history_id,
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
+            "row_cap": self.row_cap,
         }
 
 
@@ -135,6 +141,7 @@ class AskOptions:
     moderation: bool = False
     prices: dict[str, Any] = dataclasses.field(default_factory=dict)
     chart_type: str | None = None  # --chart-type: draw the chart as this type whatever was chosen
+    examples: list[Example] = dataclasses.field(default_factory=list)  # learned examples that fit this question
 
 
 def estimate_cost(prompt_chars: int, options: AskOptions, model: str | None, max_tokens: int) -> float:
@@ -187,20 +194,13 @@ def _tier(sql: str, catalog: Catalog, options: AskOptions) -> str:
     return "schema" if reads_pii(sql, catalog) else options.privacy
 
 
-def narration_inputs(result: Result, catalog: Catalog, privacy: str) -> tuple[str, str]:
+def narration_inputs(result: Result, catalog: Catalog, privacy: str, sql: str | None = None) -> tuple[str, str]:
     """(preview, aggregates) for the narration prompt: capped, PII masked, privacy tier applied."""
     pii = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
     masked = [i for i, (name, _) in enumerate(result.columns) if name.lower() in pii]
     rows = [tuple("***" if i in masked else v for i, v in enumerate(row)) for row in result.rows] if masked \
         else result.rows
-    facts = summarize(result.columns, rows)
-    agg_lines = [f"{k}: {fmt_number(v) if isinstance(v, float) else v}" for k, v in facts.items()
-                 if not isinstance(v, dict)]
-    for key in ("leader", "last_place", "trend", "peak"):
-        if key in facts:
-            agg_lines.append(f"{key}: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, float) else v}"
-                                                   for k, v in facts[key].items()))
-    aggregates = untrusted("\n".join(agg_lines))
+    aggregates = untrusted(facts_text(summarize(result.columns, rows, sql)))
     if privacy != "rows":
         return "(rows withheld by the privacy setting)", aggregates
     header = untrusted("\t".join(n for n, _ in result.columns))
@@ -229,9 +229,9 @@ def narrate_grounded(
     """
     ev = evidence(result.columns, result.rows, " ".join([question, guarded.original, *draft.assumptions]))
     if options.privacy != "schema" and result.rows:
-        preview, aggregates = narration_inputs(result, catalog, options.privacy)
+        preview, aggregates = narration_inputs(result, catalog, options.privacy, guarded.as_written)
         # the SQL without our row cap: a model shown "LIMIT 1001" tends to report 1001 as a figure
-        request = NarrationRequest(question=question, sql=without_cap(guarded.sql), result=result,
+        request = NarrationRequest(question=question, sql=guarded.as_written, result=result,
                                    assumptions=draft.assumptions, language=language_of(question), preview=preview,
                                    aggregates=aggregates)
         for attempt in (1, 2):
@@ -254,16 +254,22 @@ def narrate_grounded(
         else:
             warnings.append("The model's narration stated numbers the result does not support; "
                             "a summary computed from the rows is shown instead.")
-    text = narrate_deterministically(question, result.columns, result.rows, result.truncated)
+    sql = guarded.as_written
+    text = narrate_deterministically(question, result.columns, result.rows, result.truncated, sql,
+                                     partial_periods(sql, result, catalog)[1])
     return text, check(text, ev).receipts, "computed"
 
 
 def choose_answer_chart(question: str, draft: SqlDraft, result: Result, options: AskOptions,
-                        notes: list[str]) -> ChartSpec | None:
-    """The model's chart spec when valid for the result, else one by rules; `chart_type` overrides the type."""
-    spec, why = pick_chart(draft.chart, result.columns, result.row_count, question[:120])
+                        notes: list[str], sql: str | None = None, catalog: Catalog | None = None) -> ChartSpec | None:
+    """The model's spec when valid for the result, else one by rules; `chart_type` overrides the type.
+
+    The title is the question; the subtitle the reading's filters and period (from the SQL, less the
+    metrics' own filters); partial first/last periods are marked.
+    """
+    spec, why = pick_chart(draft.chart, result.columns, result.row_count, question[:120], result.rows)
     if why:
-        notes.append(why[0].upper() + why[1:] + "; a chart was chosen by rules.")
+        notes.append(why[0].upper() + why[1:] + ("; a chart was chosen by rules." if "not used" in why else "."))
     if options.chart_type and result.row_count:
         names = [n for n, _ in result.columns]
         if spec is None:
@@ -276,6 +282,12 @@ def choose_answer_chart(question: str, draft: SqlDraft, result: Result, options:
         except InvalidChartSpec as exc:
             raise UsageError(f"Cannot draw this result as a {options.chart_type!r} chart: {exc}.",
                              hint="Chart types: bar, barh, line, area, scatter, pie, histogram.") from None
+    if spec is not None and sql and catalog is not None:
+        metric_filters = " AND ".join(f"({m.filter})" for m in catalog.metrics if m.filter)
+        partial = partial_periods(sql, result, catalog)[1]
+        spec = dataclasses.replace(spec, subtitle=describe(sql, f"SELECT 1 WHERE {metric_filters}"
+                                                           if metric_filters else None),
+                                   partial=tuple(d.isoformat() for d in partial))
     return spec
 
 
@@ -290,12 +302,16 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
     timings: dict[str, float] = {}
     usage = Usage()
     record: dict[str, Any] = {"question": question[:2000], "backend": backend.name, "model": backend.model}
+    answer: Answer | None = None
     try:
         question = check_question(question)
         if options.moderation and backend.can_moderate and backend.moderate(question):
             raise RefusalError("The question was flagged by the moderation check.", hint="Rephrase the question.")
         t = time.perf_counter()
         context = build_context(question, catalog, options.context_budget, values_allowed=options.privacy != "schema")
+        if options.examples:  # verified examples people confirmed come before the annotation file's
+            context.examples = list({e.question: e for e in [*options.examples, *context.examples]}.values())[:3]
+            record["examples"] = ",".join(str(e.id) for e in context.examples if e.id is not None) or None
         request = SqlRequest(question=question, catalog=catalog, context=context,
                              instructions=options.instructions, conversation=options.conversation,
                              latest_date=options.as_of or catalog.latest_date(), as_of_given=bool(options.as_of))
@@ -313,9 +329,11 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         if result is None:
             record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
-                          result=Result(columns=[], rows=[]), explanation=draft.explanation,
-                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs)
+            answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
+                            result=Result(columns=[], rows=[]), explanation=draft.explanation,
+                            assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
+                            row_cap=options.max_rows if guarded.limit else None)
+            return answer
         record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
@@ -331,12 +349,15 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
             narration, receipts, narrated_by = narrate_grounded(question, draft, guarded, result, catalog, backend,
                                                                 options, usage, warnings, notes)
         timings["narrate"] = (time.perf_counter() - t) * 1000
-        chart = choose_answer_chart(question, draft, result, options, notes) if options.narrate else None
+        chart = (choose_answer_chart(question, draft, result, options, notes, guarded.as_written, catalog)
+                 if options.narrate else None)
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
-                      narration=narration, chart=chart, explanation=draft.explanation,
-                      assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                      repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
+        answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
+                        result=result, row_cap=options.max_rows if guarded.limit else None,
+                        narration=narration, chart=chart, explanation=draft.explanation,
+                        assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
+                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
+        return answer
     except BaseException as exc:  # every failed run is recorded with what stopped it, a bug or Ctrl-C too
         record.update(verdict=_verdict(exc) if record.get("verdict") in (None, "accepted") else record["verdict"],
                       error=f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"[:1000])
@@ -344,8 +365,10 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
     finally:
         if audit is not None:
             timings.setdefault("total", (time.perf_counter() - started) * 1000)
-            audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                         cost_usd=usage.cost_usd, timings=timings)
+            entry = audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                                 cost_usd=usage.cost_usd, timings=timings)
+            if answer is not None:
+                answer.history_id = entry
 
 
 def _verdict(exc: BaseException) -> str:

@@ -22,13 +22,15 @@ from nl2sql.answer.grounding import Receipt
 from nl2sql.backends.base import SqlDraft, SqlRequest
 from nl2sql.backends.pinned import PinnedSQL, Wrapped
 from nl2sql.core.errors import Nl2SqlError, UsageError, did_you_mean
-from nl2sql.core.files import write_atomic
+from nl2sql.core.files import why_unreadable, write_atomic
 from nl2sql.data.context import build_context
 from nl2sql.jobs.ask import Answer, Pipeline
-from nl2sql.safety.guard import without_cap
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nl2sql.backends.base import Backend
+    from nl2sql.data.catalog import Example
     from nl2sql.jobs.export import Exported
 
 VIEW = re.compile(r"\br(\d+)\b", re.IGNORECASE)
@@ -53,6 +55,8 @@ class Turn:
     at: str = ""
     receipts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # for /explain after --resume
     narrated_by: str | None = None
+    history_id: int | None = None  # the answer's entry in the audit log (feedback)
+    question: str | None = None  # for SQL from /edit: the question it answers (so /good stores it under that)
 
     @property
     def view(self) -> str:
@@ -101,7 +105,7 @@ class Session:
         try:
             return cls.read(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"The saved chat {path.stem} cannot be read: {_damage(exc)}.",
+            raise UsageError(f"The saved chat {path.stem} cannot be read: {why_unreadable(exc)}.",
                              hint="Start a new chat; `nl2sql chat --list` shows the others.") from None
 
     # -- views ------------------------------------------------------------------------------------
@@ -190,19 +194,6 @@ class DamagedSession:
     reason: str
 
 
-def _damage(exc: BaseException) -> str:
-    """What is wrong with a session file, in words."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"it is cut short or not JSON (line {exc.lineno}, column {exc.colno})"
-    if isinstance(exc, UnicodeDecodeError):
-        return "it is not UTF-8 text"
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    if isinstance(exc, KeyError):
-        return f"the field {exc.args[0]!r} is missing"
-    return f"its content is not a saved chat ({type(exc).__name__})"
-
-
 def list_sessions(home: Path) -> list[Session | DamagedSession]:
     """Saved sessions, newest first; a file that cannot be read is listed as damaged, never skipped."""
     out: list[Session | DamagedSession] = []
@@ -210,7 +201,7 @@ def list_sessions(home: Path) -> list[Session | DamagedSession]:
         try:
             out.append(Session.read(path))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            out.append(DamagedSession(path.stem, path, _damage(exc)))
+            out.append(DamagedSession(path.stem, path, why_unreadable(exc)))
     return out
 
 
@@ -243,11 +234,14 @@ class Chat:
     """A conversation over one database: ask, run SQL, undo, reset; saved after every turn."""
 
     def __init__(self, session: Session, pipeline: Pipeline, backend: Backend,
+                 examples_for: Callable[[str], list[Example]] | None = None, learning: Any = None,
                  problems: list[str] | None = None) -> None:
         self.session = session
         self.pipeline = pipeline
         self.catalog = pipeline.catalog
         self.backend = backend
+        self.examples_for = examples_for  # verified examples that fit a question (the example store)
+        self.learning = learning  # confirm(question, sql, history_id) and feedback_bad(history_id, why): /good, /bad
         self.answers: dict[int, Answer] = {}  # this process's full answers (rows), by turn number
         self.problems = problems if problems is not None else []  # saving that failed: warnings, not errors
 
@@ -266,28 +260,52 @@ class Chat:
 
     def ask(self, question: str) -> Answer:
         """Answer a question in the context of the conversation; it becomes the next view."""
+        examples = self.examples_for(question) if self.examples_for else []
         answer = self.pipeline.ask(question, _Expanding(self.backend, self.session),
-                                   conversation=self.session.conversation())
+                                   conversation=self.session.conversation(), examples=examples)
         if answer.chart and self.session.turns and _short(question):
             # "by month instead" is no title: the chart says what it shows (revenue by month)
             answer.chart = dataclasses.replace(answer.chart, title=None)
         return self._record("ask", question, answer)
 
-    def run(self, sql: str, label: str | None = None) -> Answer:
-        """Run the user's SQL (it may read r1, r2, …) through the guard and sandbox; it becomes a view."""
+    def run(self, sql: str, label: str | None = None, question: str | None = None) -> Answer:
+        """Run the user's SQL (it may read r1, r2, …) through the guard and sandbox; it becomes a view.
+
+        `question`: the question this SQL answers (a corrected SQL from /edit), for /good.
+        """
         expanded = self.session.expand(sql)
         answer = self.pipeline.ask(label or sql, PinnedSQL(expanded, self.backend, "your SQL"), max_repairs=0)
-        return self._record("sql", sql, answer)
+        return self._record("sql", sql, answer, question)
 
-    def _record(self, kind: str, text: str, answer: Answer) -> Answer:
+    def good(self) -> Any:
+        """/good: the latest answer (or corrected SQL) becomes a verified example of its question."""
+        turn = self._feedback_turn()
+        assert self.learning is not None
+        return self.learning.confirm(turn.question or turn.text, turn.sql, turn.history_id)
+
+    def bad(self, why: str | None) -> Any:
+        """/bad [why]: the latest answer was wrong ("by 'area' I meant region" teaches a synonym)."""
+        turn = self._feedback_turn()
+        assert self.learning is not None
+        return self.learning.feedback_bad(turn.history_id, why=why)
+
+    def _feedback_turn(self) -> Turn:
+        if self.learning is None:
+            raise UsageError("Feedback is not available in this chat.")
+        if self.last is None:
+            raise UsageError("There is no answer yet.", hint="Ask a question first.")
+        return self.last
+
+    def _record(self, kind: str, text: str, answer: Answer, question: str | None = None) -> Answer:
         number = self.session.next_number()
         self.session.turns.append(Turn(
-            number=number, kind=kind, text=text, sql=without_cap(answer.sql),
+            number=number, kind=kind, text=text, sql=answer.sql,
             columns=[[n, t] for n, t in answer.result.columns], row_count=answer.result.row_count,
             truncated=answer.result.truncated, narration=answer.narration,
             chart=answer.chart.to_dict() if answer.chart else None, assumptions=answer.assumptions,
             at=dt.datetime.now().isoformat(timespec="seconds"), receipts=[r.to_dict() for r in answer.receipts],
-            narrated_by=answer.narrated_by))
+            narrated_by=answer.narrated_by, history_id=answer.history_id,
+            question=text if kind == "ask" else question))
         self.answers[number] = answer
         self.save()
         return answer

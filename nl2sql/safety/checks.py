@@ -2,8 +2,10 @@
 
 - shape: truncated rows, shortened cells, no rows;
 - empty results: which filter value matched nothing, with close values that exist;
-- join fan-out: a join repeats the rows of the table being summed or counted;
-- NULL-heavy output columns; shares that add up to more than 100 %.
+- join fan-out: a join repeats the rows of the table being summed or counted, and that changes the number;
+- rows an inner join leaves out (no matching row on the other side), with how to keep them;
+- a first or last week/month/quarter/year that is only partly covered;
+- NULL-heavy output columns; shares of one total that add up to more than 100 %.
 
 Checks that need the data run small queries of our own through the same guard and sandbox.
 A check that cannot run stays silent: it never turns an answer into an error.
@@ -13,26 +15,22 @@ from __future__ import annotations
 
 import decimal
 import difflib
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import sqlglot
 from sqlglot import exp
 
-from nl2sql.core.errors import Nl2SqlError
 from nl2sql.core.values import is_date_type
-from nl2sql.safety.guard import guard
+from nl2sql.safety.joins import dropped_by_joins, fan_out
+from nl2sql.safety.periods import partial_periods
+from nl2sql.safety.probe import owner, parse, run_check, tables_in_scope
 
 if TYPE_CHECKING:
     from nl2sql.core.values import Result
     from nl2sql.data.catalog import Catalog, Table
     from nl2sql.safety.sandbox import Sandbox
 
-log = logging.getLogger(__name__)
-
-FROM = "from_" if "from_" in exp.Select.arg_types else "from"  # sqlglot renamed the key in v27
 NULL_HEAVY_SHARE = 0.5
-SHARE_WORDS = ("share", "pct", "percent", "percentage", "占比", "比例")
+SHARE_WORDS = ("share", "of_total", "pct_of", "percent_of", "占比")
 
 
 def shape_warnings(result: Result, max_rows: int) -> list[str]:
@@ -66,14 +64,29 @@ def null_heavy(result: Result) -> list[str]:
     return out
 
 
-def impossible_shares(result: Result) -> list[str]:
-    """Share-of-total columns that add up to more than 100 %."""
+def _shares_of_one_whole(result: Result, sql: str | None) -> list[int]:
+    """Columns that are each row's share of one total: named a share ('share', 'of_total', '占比'), or
+    computed over a window of the whole result (x / SUM(x) OVER ()). A percentage per row (a margin,
+    a discount, a return rate) is no share of one whole, and its rows need not add up to 100 %."""
+    windowed: set[str] = set()
+    tree = parse(sql) if sql else None
+    if tree is not None and isinstance(tree, exp.Select):
+        for projection in tree.expressions:
+            for window in projection.find_all(exp.Window):
+                if isinstance(window.this, exp.Sum) and not window.args.get("partition_by") \
+                        and projection.find(exp.Div) is not None:
+                    windowed.add(projection.alias_or_name.lower())
+    return [i for i, (name, _) in enumerate(result.columns)
+            if name.lower() in windowed or any(w in name.lower() for w in SHARE_WORDS)]
+
+
+def impossible_shares(result: Result, sql: str | None = None) -> list[str]:
+    """Shares of one total that add up to more than 100 % (rows counted twice, or mixed bases)."""
     if result.truncated or len(result.rows) < 2:
         return []
     out = []
-    for i, (name, _) in enumerate(result.columns):
-        if not any(w in name.lower() for w in SHARE_WORDS):
-            continue
+    for i in _shares_of_one_whole(result, sql):
+        name = result.columns[i][0]
         values = [float(r[i]) for r in result.rows
                   if isinstance(r[i], int | float | decimal.Decimal) and not isinstance(r[i], bool)]
         if len(values) < 2 or any(v < 0 for v in values):
@@ -87,114 +100,6 @@ def impossible_shares(result: Result) -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-
-
-def _parse(sql: str) -> exp.Expr | None:
-    """The query's syntax tree, or None (a check that cannot parse stays silent)."""
-    try:
-        return sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return None
-
-
-def _tables_in_scope(select: exp.Select, catalog: Catalog) -> dict[str, Table]:
-    """alias (lower case) -> catalog table, for the plain tables in a SELECT's FROM and JOINs."""
-    sources = []
-    if select.args.get(FROM):
-        sources.append(select.args[FROM].this)
-    sources += [j.this for j in select.args.get("joins") or []]
-    scope = {}
-    for src in sources:
-        if isinstance(src, exp.Table):
-            table = catalog.table(src.name)
-            if table is not None:
-                scope[src.alias_or_name.lower()] = table
-    return scope
-
-
-def _owner(column: exp.Column, scope: dict[str, Table]) -> tuple[str, Table] | None:
-    """The (alias, table) a column reference belongs to, if it can be told."""
-    if column.table:
-        table = scope.get(column.table.lower())
-        return (column.table.lower(), table) if table else None
-    owners = [(a, t) for a, t in scope.items() if any(c.name.lower() == column.name.lower() for c in t.columns)]
-    return owners[0] if len(owners) == 1 else None
-
-
-def _key(table: Table) -> str | None:
-    """A column that identifies a row: the primary key, or an *id column with all values distinct."""
-    if len(table.primary_key) == 1:
-        return table.primary_key[0]
-    for col in table.columns:
-        if col.primary_key or (col.name.lower().endswith("id") and col.profile.distinct == table.row_count
-                               and table.row_count > 0 and col.profile.null_share == 0):
-            return col.name
-    return None
-
-
-def _run(sql: str, catalog: Catalog, sandbox: Sandbox, max_rows: int = 100) -> list[tuple[Any, ...]] | None:
-    try:
-        return sandbox.run(guard(sql, catalog, max_rows, parse_here=False), max_rows=max_rows).rows
-    except Nl2SqlError as exc:  # a check never fails the answer
-        log.debug("check query failed: %s", exc.message)
-        return None
-
-
-def fan_out(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
-    """Warn when a join repeats the rows of a table whose columns are summed, averaged or counted.
-
-    For each aggregating SELECT with joins: COUNT(*) of its joined rows vs COUNT(DISTINCT key)
-    of the table being aggregated, under the same FROM, JOINs and WHERE. More joined rows than
-    keys means each row of that table is counted more than once.
-    """
-    tree = _parse(sql)
-    if tree is None:
-        return []
-    out = []
-    for select in tree.find_all(exp.Select):
-        joins = select.args.get("joins")
-        if not joins or not select.args.get(FROM):
-            continue
-        scope = _tables_in_scope(select, catalog)
-        aggregated: dict[str, Table] = {}
-        for agg in select.find_all(exp.Sum, exp.Avg, exp.Count):
-            if agg.parent_select is not select or isinstance(agg.this, exp.Distinct):
-                continue
-            if isinstance(agg, exp.Count) and (agg.this is None or isinstance(agg.this, exp.Star)):
-                driving = select.args[FROM].this
-                if isinstance(driving, exp.Table) and driving.alias_or_name.lower() in scope:
-                    aggregated[driving.alias_or_name.lower()] = scope[driving.alias_or_name.lower()]
-                continue
-            for col in agg.find_all(exp.Column):
-                owner = _owner(col, scope)
-                if owner:
-                    aggregated[owner[0]] = owner[1]
-        for alias, table in aggregated.items():
-            key = _key(table)
-            if key is None:
-                continue
-            check = exp.select(exp.Count(this=exp.Star()).as_("n"),
-                               exp.Count(this=exp.Distinct(expressions=[exp.column(key, table=alias)])).as_("d"))
-            check.set(FROM, select.args[FROM].copy())
-            check.set("joins", [j.copy() for j in joins])
-            if select.args.get("where"):
-                check.set("where", select.args["where"].copy())
-            if tree.args.get("with") is not None and select is tree:
-                check.set("with", tree.args["with"].copy())
-            rows = _run(check.sql(dialect="duckdb"), catalog, sandbox, 1)
-            if not rows:
-                continue
-            n, d = rows[0]
-            if n and d and n > d:
-                others = ", ".join(j.this.name for j in joins if isinstance(j.this, exp.Table)
-                                   and j.this.alias_or_name.lower() != alias)
-                out.append(f"Join fan-out: joining {others or 'the other tables'} repeats rows of {table.name} "
-                           f"({n:,} joined rows for {d:,} {table.name} rows), so sums and counts over "
-                           f"{table.name} are inflated. Aggregate before joining, or count distinct keys.")
-    return out
-
-
 def _literal_filters(select: exp.Select, scope: dict[str, Table]) -> list[tuple[Table, str, str]]:
     """(table, column, value) for each `column = 'text'` / `column IN ('a', 'b')` filter."""
     found: list[tuple[Table, str, str]] = []
@@ -205,32 +110,32 @@ def _literal_filters(select: exp.Select, scope: dict[str, Table]) -> list[tuple[
         col = node.this if isinstance(node.this, exp.Column) else None
         if col is None:
             continue
-        owner = _owner(col, scope)
-        if owner is None:
+        found_owner = owner(col, scope)
+        if found_owner is None:
             continue
         literals = node.expressions if isinstance(node, exp.In) else [node.expression]
         for lit in literals:
             if isinstance(lit, exp.Literal) and lit.is_string:
-                found.append((owner[1], col.name, lit.this))
+                found.append((found_owner[1], col.name, lit.this))
     return found
 
 
 def empty_result(sql: str, catalog: Catalog, sandbox: Sandbox) -> list[str]:
     """For a query with no rows: which text filter matched nothing, and which values come close."""
-    tree = _parse(sql)
+    tree = parse(sql)
     if tree is None:
         return []
     out = []
     for select in tree.find_all(exp.Select):
-        scope = _tables_in_scope(select, catalog)
+        scope = tables_in_scope(select, catalog)
         for table, column, value in _literal_filters(select, scope):
             ident = exp.column(column, quoted=True).sql(dialect="duckdb")
             lit = exp.Literal.string(value).sql(dialect="duckdb")
-            hit = _run(f'SELECT 1 FROM "{table.name}" WHERE {ident} = {lit} LIMIT 1', catalog, sandbox, 1)
+            hit = run_check(f'SELECT 1 FROM "{table.name}" WHERE {ident} = {lit} LIMIT 1', catalog, sandbox, 1)
             if hit is None or hit:
                 continue
-            values = _run(f'SELECT DISTINCT CAST({ident} AS VARCHAR) FROM "{table.name}" WHERE {ident} IS NOT NULL '
-                          f"LIMIT 5000", catalog, sandbox, 5000) or []
+            values = run_check(f'SELECT DISTINCT CAST({ident} AS VARCHAR) FROM "{table.name}" '
+                               f"WHERE {ident} IS NOT NULL LIMIT 5000", catalog, sandbox, 5000) or []
             names = [str(v[0]) for v in values]
             lowered = {n.lower(): n for n in names}
             close = [lowered[c] for c in difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.75)]
@@ -246,17 +151,17 @@ def _date_ranges(tree: exp.Expr, catalog: Catalog) -> list[str]:
     """When nothing else explains an empty result: the period the date filters cover vs the data's."""
     out = []
     for select in tree.find_all(exp.Select):
-        scope = _tables_in_scope(select, catalog)
+        scope = tables_in_scope(select, catalog)
         where = select.args.get("where")
         if where is None:
             continue
         for col in where.find_all(exp.Column):
-            owner = _owner(col, scope)
-            if owner is None:
+            found = owner(col, scope)
+            if found is None:
                 continue
-            column = next((c for c in owner[1].columns if c.name.lower() == col.name.lower()), None)
+            column = next((c for c in found[1].columns if c.name.lower() == col.name.lower()), None)
             if column and is_date_type(column.type) and column.profile.min:
-                note = (f"Nothing matched: {owner[1].name}.{column.name} covers {str(column.profile.min)[:10]} to "
+                note = (f"Nothing matched: {found[1].name}.{column.name} covers {str(column.profile.min)[:10]} to "
                         f"{str(column.profile.max)[:10]}; check that the period asked for lies inside it.")
                 if note not in out:
                     out.append(note)
@@ -272,7 +177,8 @@ def _all_zero(result: Result) -> bool:
                for v in row)
 
 
-def check_result(sql: str, result: Result, catalog: Catalog, sandbox: Sandbox | None, max_rows: int) -> list[str]:
+def check_result(sql: str, result: Result, catalog: Catalog, sandbox: Sandbox | None,
+                 max_rows: int) -> list[str]:
     """All the warnings for one result, most important first."""
     warnings = shape_warnings(result, max_rows)
     if sandbox is not None:
@@ -280,6 +186,8 @@ def check_result(sql: str, result: Result, catalog: Catalog, sandbox: Sandbox | 
             warnings += empty_result(sql, catalog, sandbox)
         else:
             warnings += fan_out(sql, catalog, sandbox)
+            warnings += dropped_by_joins(sql, catalog, sandbox)
+    warnings += partial_periods(sql, result, catalog)[0]
     warnings += null_heavy(result)
-    warnings += impossible_shares(result)
+    warnings += impossible_shares(result, sql)
     return warnings

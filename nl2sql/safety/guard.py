@@ -46,6 +46,11 @@ class GuardedSQL:
     limit: int | None = None  # the row cap added or lowered by the guard, if any
     parsed: bool = False  # L2 done in this process; otherwise the worker does it right before running
 
+    @property
+    def as_written(self) -> str:
+        """The query without the guard's row cap (its own LIMIT kept): what people are shown."""
+        return without_cap(self.sql) if self.limit else self.sql
+
 
 def _refuse(what: str, why: str, hint: str | None = None) -> UnsafeSQLError:
     return UnsafeSQLError(f"Refused: {what}. {why}", hint=hint or "Ask for a single SELECT query over the tables "

@@ -24,14 +24,14 @@ import pytest
 from tests.browser import Browser, PageReport, unavailable_reason
 from tests.helpers import REPO
 
-# What the test looks for in the report's markup, in one place. Today's markup has
-# <div class="summary"> (no id) and <div class="alert"> for each alert, the first one inside the
-# summary. Stable hooks would be <section id="summary" class="summary"> and class="alert".
+# What the test looks for in the report's markup: the summary card has a stable id and each alert
+# the class "alert" (the first one inside the summary).
 SELECTORS = {
-    "summary": ".summary",
-    "alert": ".alert",
+    "summary": "#summary",
+    "alert": "#summary .alert",
 }
 MUST_BE_ABOVE_FOLD_AT_DESKTOP = ("summary", "alert")
+MAX_SCREENS_AT_DESKTOP = 5  # seven sections, two charts a row: the week fits in a few screens
 
 # name: (CSS width, CSS height). 1280x800 is a common laptop screen; 390x844 a current phone.
 VIEWPORTS = {
@@ -41,12 +41,8 @@ VIEWPORTS = {
 
 # Failures known today, expected (xfail) so that a machine with Chromium keeps the suite green.
 # Only a failure made of exactly these problems is expected; any other problem still fails, and so
-# does the viewport once it passes (delete its entry then).
-# phone-390: "Returns by product" and "Marketing spend by channel" tables are wider than the page
-# (headers like returned_orders / marketing_spend do not wrap; table cells have no overflow guard).
-KNOWN_FAILURES = {
-    "phone-390": ("horizontal overflow",),
-}
+# does the viewport once it passes (delete its entry then). None are known.
+KNOWN_FAILURES: dict[str, tuple[str, ...]] = {}
 
 CONFIG = REPO / "examples" / "weekly_report.yaml"
 AS_OF = "2025-06-15"
@@ -105,6 +101,9 @@ def _problems(page: PageReport, *, check_fold: bool) -> list[str]:
     for e in page.console_errors:  # includes CSP reports, source "security"
         problems.append(f"console {e['level']} ({e.get('source')}): {e['message'][:300]}")
     if check_fold:
+        screens = page.scroll_height / page.inner_height
+        if screens > MAX_SCREENS_AT_DESKTOP:
+            problems.append(f"the page is {screens:.1f} screens long (at most {MAX_SCREENS_AT_DESKTOP})")
         for name in MUST_BE_ABOVE_FOLD_AT_DESKTOP:
             box = page.boxes[name]
             if not box.get("found"):
@@ -129,6 +128,7 @@ def test_report_reads_well_in_a_browser(report_html: Path, browser: Browser, vie
     if known and problems and all(p.startswith(known) for p in problems):
         print(f"  known failure (KNOWN_FAILURES): {message}")
         pytest.xfail(f"known: {'; '.join(problems)}")
+    assert page.screenshot is not None and page.screenshot.stat().st_size > 20_000  # kept as an artifact
     assert not problems, message
     assert not known, f"[{viewport}] passes now: delete its KNOWN_FAILURES entry {known}"
 
@@ -138,12 +138,12 @@ def test_the_checks_catch_real_problems(browser: Browser, tmp_path: Path) -> Non
     page_file = tmp_path / "faulty.html"
     page_file.write_text("""<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<style>body { margin: 0 } .summary { margin-top: 1200px }</style></head><body>
+<style>body { margin: 0 } #summary { margin-top: 1200px }</style></head><body>
 <div style="width: 700px">too wide</div>
 <img alt="blocked" src="http://127.0.0.1:9/chart.png">
 <img alt="corrupt" src="data:image/png;base64,iVBORw0KGgoAAAA=">
 <script>document.title = "inline script ran";</script>
-<div class="summary"><div class="alert">late</div></div>
+<section id="summary"><div class="alert">late</div></section>
 </body></html>""", encoding="utf-8")
     page = browser.open(page_file, 390, 844, selectors=SELECTORS)
     assert page.overflow_px == 700 - 390 and page.overflowing[0]["width"] == 700, page.summary()

@@ -121,3 +121,14 @@ def test_with_pinned_sql_the_model_only_narrates(tmp_path: Path) -> None:
     md = (tmp_path / "out" / "pinned-2025-06-09.md").read_text()
     # 300 is not in the result (one regeneration, same reply): the computed narration is shown
     assert "Web leads with 300" not in md and "web leads on orders with" in md
+
+
+def test_a_misspelt_threshold_stops_the_report_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "r.yaml"
+    config.write_text("title: T\nsections:\n  - title: Orders by channel\n    question: Orders by channel\n"
+                      "    thresholds:\n      - column: orders\n        row: mobil\n        change_pct_below: -30\n")
+    result = run_cli("report", str(config), "--out", str(tmp_path / "out"), "--as-of", "2025-06-15")
+    assert result.returncode == 2, result.stderr  # cron notices; a silent "never fires" is gone
+    assert f"{config}:7: section 1 (Orders by channel) has a threshold on row 'mobil'" in result.stderr
+    assert "Did you mean 'mobile'?" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -18,7 +18,7 @@ TOP_KEYS = {"title", "database", "schema", "as_of", "period", "output", "section
             "description", "max_rows"}
 OUTPUT_KEYS = {"dir", "formats", "name"}
 SECTION_KEYS = {"title", "question", "sql", "chart", "compare", "thresholds", "narration", "description"}
-CHART_KEYS = {"type", "x", "y", "series", "title", "sort", "limit", "stacked"}
+CHART_KEYS = {"type", "x", "y", "series", "title", "sort", "limit", "stacked", "previous"}
 THRESHOLD_KEYS = {"column", "row", "below", "above", "change_pct_below", "change_pct_above", "message"}
 
 
@@ -54,6 +54,8 @@ class Threshold:
     change_pct_below: float | None = None
     change_pct_above: float | None = None
     message: str | None = None
+    line: int = 0  # the line of its 'column' in the config, for errors
+    row_line: int = 0  # the line of its 'row'
 
 
 @dataclasses.dataclass
@@ -214,7 +216,9 @@ def _section(path: Path, raw: Any, number: int) -> SectionConfig:
             raise _err(path, item.line, "a threshold needs one of below, above, change_pct_below, change_pct_above.")
         row = item.get("row")
         thresholds.append(Threshold(column=column, row=None if row is None else str(row),
-                                    message=_typed(path, item, "message", str, "text"), **limits))
+                                    message=_typed(path, item, "message", str, "text"),
+                                    line=item.key_lines.get("column", item.line),
+                                    row_line=item.key_lines.get("row", item.line), **limits))
     return SectionConfig(title=title or (question or f"Section {number}").strip()[:80], question=question,
                          sql=sql.strip() if sql else None, chart=chart,
                          compare=_typed(path, raw, "compare", bool, "true or false") is not False,

@@ -65,6 +65,32 @@ class Period:
         """'the previous week', 'the previous month' or 'the previous day'."""
         return f"the previous {self.kind}"
 
+    @property
+    def short_label(self) -> str:
+        """'Week 24', 'June 2025' or 'Jun 9, 2025' (a legend entry)."""
+        if self.kind == "week":
+            return f"Week {self.start.isocalendar()[1]}"
+        if self.kind == "month":
+            return f"{self.start:%B %Y}"
+        return f"{self.start:%b} {self.start.day}, {self.start.year}"
+
+    @property
+    def dates(self) -> str:
+        """'Mon 9 – Sun 15 June 2025' (the span in words, once)."""
+        if self.kind == "day":
+            return f"{self.start:%a} {self.start.day} {self.start:%B %Y}"
+        first = f"{self.start:%a} {self.start.day}" + ("" if self.start.month == self.end.month
+                                                       else f" {self.start:%B}") + \
+            ("" if self.start.year == self.end.year else f" {self.start.year}")
+        return f"{first} – {self.end:%a} {self.end.day} {self.end:%B %Y}"
+
+    def onto_current(self, day: dt.date) -> dt.date:
+        """A date of the previous period moved to the same place in this one (to overlay the two)."""
+        if self.kind == "month":
+            last = self.end.day
+            return self.start.replace(day=min(day.day, last))
+        return day + (self.start - self.previous_start)
+
 
 def period_containing(day: dt.date, kind: str) -> Period:
     """The calendar week (Monday to Sunday), month or day that contains `day`, and the one before."""
