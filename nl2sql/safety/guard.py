@@ -291,9 +291,7 @@ def _with_limit(text: str, tree: exp.Expr, cap: int) -> tuple[str, int | None]:
         return f"{text}\nLIMIT {cap}", cap
     value = limit.expression
     if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit() and int(value.this) <= cap:
-        # the query's own LIMIT stays; a space keeps it from reading as our cap (`without_cap` drops only ours)
-        own = _CAP_SUFFIX.search(text)
-        return (text[:own.start()] + "\n " + text[own.start() + 1:] if own else text), None
+        return text, None
     return f"SELECT * FROM (\n{text}\n) AS nl2sql_capped\nLIMIT {cap}", cap
 
 
