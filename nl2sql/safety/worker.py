@@ -67,6 +67,7 @@ def harden(con: Any, temp_dir: str, memory_limit: str, threads: int, timeout_ms:
         ("SET autoload_known_extensions = ?", False),
         ("SET allow_community_extensions = ?", False),
         ("SET allow_persistent_secrets = ?", False),
+        ("SET enable_progress_bar = ?", False),  # it prints to stdout: our message channel
         ("SET temp_directory = ?", temp_dir),
         ("SET max_temp_directory_size = ?", max_temp),
         ("SET memory_limit = ?", memory_limit),
@@ -194,9 +195,20 @@ def die_with_parent(parent: int, temp_root: str | None) -> None:
     threading.Thread(target=watch, name="nl2sql-parent-watch", daemon=True).start()
 
 
+def protocol_stdout() -> Any:
+    """Our own copy of stdout for the messages; fd 1 itself then points at stderr.
+
+    DuckDB writes to fd 1 on its own (its progress bar on queries past two seconds): one such byte
+    in the pipe would break the framing of every message after it."""
+    sys.stdout.flush()
+    channel = os.dup(1)
+    os.dup2(2, 1)
+    return os.fdopen(channel, "wb")
+
+
 def main() -> None:
     """Entry point of the worker process: open, harden, then answer queries until stdin closes."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin, stdout = sys.stdin.buffer, protocol_stdout()
     in_fd = stdin.fileno()
     try:
         config = receive(in_fd, None)

@@ -5,6 +5,9 @@ says which limit; a result cut by the size cap says so."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -82,3 +85,18 @@ def test_a_result_cut_by_the_size_cap_names_that_cap(table: Path) -> None:
     assert data["truncated"] and data["row_count"] < ROWS
     warning = next(w for w in data["warnings"] if w.startswith("Only the first"))
     assert "size cap" in warning and "-o FILE" in warning
+
+
+def test_stray_writes_to_stdout_cannot_break_the_workers_messages() -> None:
+    # DuckDB prints its progress bar to fd 1 on queries past two seconds; the worker's messages use
+    # their own copy of stdout, so such bytes land on stderr instead of in the middle of a message
+    from nl2sql.safety.worker import receive
+
+    code = ("import os; from nl2sql.safety.worker import protocol_stdout, send; out = protocol_stdout(); "
+            "os.write(1, b'\\r100% progress'); send(out, {'rows': []}); print('more noise')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    read, write = os.pipe()
+    os.write(write, done.stdout)
+    os.close(write)
+    assert receive(read, None) == {"rows": []}
+    assert b"100% progress" in done.stderr and b"more noise" in done.stderr
