@@ -334,14 +334,14 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                                                             options, usage)
         timings["sql_and_execute"] = (time.perf_counter() - t) * 1000
         if result is None:
-            record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
+            record.update(sql=guarded.as_written, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
             answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
                             result=Result(columns=[], rows=[]), explanation=draft.explanation,
                             assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
                             row_cap=options.max_rows if guarded.limit else None)
             return answer
-        record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
+        record.update(sql=guarded.as_written, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
         warnings = (check_result(guarded.sql, result, catalog, sandbox, options.max_rows) if options.narrate
