@@ -105,6 +105,7 @@ class Answer:
     receipts: list[Receipt] = dataclasses.field(default_factory=list)
     narrated_by: str | None = None  # "model" or "computed"
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
+    reading: str | None = None  # the backend's plan in words, when it states one (offline)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -117,6 +118,7 @@ class Answer:
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
+            "reading": self.reading,
         }
 
 
@@ -164,7 +166,7 @@ def repair_error(message: str) -> str:
 
 def write_guarded_sql(
     question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
-    options: AskOptions, usage: Usage,
+    options: AskOptions, usage: Usage, record: dict[str, Any] | None = None,
 ) -> tuple[SqlDraft, GuardedSQL, Result | None, int]:
     """The repair loop: write SQL, guard it, run it; on an error ask again, up to max_repairs.
 
@@ -175,6 +177,8 @@ def write_guarded_sql(
     while True:
         draft = backend.write_sql(request)
         usage.add(draft.usage)
+        if record is not None and draft.sql:
+            record["sql"] = draft.sql  # kept in the history even when the SQL then fails
         if draft.refusal:
             raise refusal(draft.refusal)
         try:
@@ -315,14 +319,15 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                                    f"(${options.budget_usd:.4f}).", hint="Raise --budget or use a cheaper --model.")
         t = time.perf_counter()
         draft, guarded, result, repairs = write_guarded_sql(question, catalog, backend, sandbox, request,
-                                                            options, usage)
+                                                            options, usage, record)
         timings["sql_and_execute"] = (time.perf_counter() - t) * 1000
         if result is None:
             record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
             return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
                           result=Result(columns=[], rows=[]), explanation=draft.explanation,
-                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs)
+                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
+                          reading=draft.reading)
         record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
@@ -343,7 +348,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
                       narration=narration, chart=chart, explanation=draft.explanation,
                       assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                      repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
+                      repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes, reading=draft.reading)
     except Nl2SqlError as exc:
         record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
                                                          "rejected" if isinstance(exc, UnsafeSQLError | InvalidSQLError)

@@ -1,0 +1,257 @@
+"""Readings that change the shape of the answer: listings, 'never', shares and rates, averages per
+day or per order, rankings.
+
+- listing: no measure, a table ('Corporate customers in Japan') or a column's values ('the
+  subcategories under Sports'); with a fact verb or 'never' the rows that have (no) facts.
+- share: each group's share of the total, or within the first dimension ('of its revenue');
+  rate: the share of the measure's rows that match a value ('percentage of orders on mobile',
+  取消率); margin %: a margin metric over revenue.
+- per: 'average daily revenue' averages the daily totals; 'average revenue per customer' divides
+  by the number of customers; 'average shipping cost per order' is the column's average.
+- rank: top/bottom N by the first measure; best/worst follow the measure's polarity.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nl2sql.backends.offline.words as w
+from nl2sql.backends.offline.lexicon import label_column, metric_of, table_of
+from nl2sql.backends.offline.match import Hit
+from nl2sql.backends.offline.plan import Filter, Measure, Relation
+from nl2sql.backends.offline.reader import Reader
+
+
+def read_relation(r: Reader) -> None:
+    """Fact verbs ('ordered', 'sold', 购买) and 'never': the entity's rows with (or without) facts."""
+    never = next(iter(r.p.of("never")), None)
+    tables = [h for h in r.p.hits if h.of("table") and r.role(h) in (None, "qualifier", "dimension", "relation")]
+    if never is not None:
+        fact_hit = next((h for h in tables if h.start >= never.end), None)
+        entity_hit = next((h for h in tables if h.end <= never.start and not h.verb), None)
+    else:
+        fact_hit = next((h for h in reversed(tables) if h.verb), None)
+        entity_hit = next((h for h in tables if not h.verb and h is not fact_hit), None)
+    if fact_hit is None:
+        if never is not None:
+            raise r.fail("The offline engine could not tell what 'never' is about")
+        return
+    fact = str(fact_hit.of("table")[0].table)
+    r.give(fact_hit, "relation")
+    r.verb = fact_hit
+    r.plan.relation = Relation(fact, negate=never is not None)
+    if entity_hit is None:
+        if never is not None and not any(m.kind == "count" for m in r.plan.measures):
+            raise r.fail("The offline engine could not tell which rows 'never' is about")
+        return
+    entity = str(entity_hit.of("table")[0].table)
+    if not r.plan.measures and r.avg_of is None and not r.plan.dims and not r.pending_cols:
+        r.plan.listing = entity
+        r.give(entity_hit, "listing")
+    elif r.role(entity_hit) is None:
+        r.give(entity_hit, "qualifier")
+
+
+def read_listing(r: Reader) -> None:
+    """No measure: list a table's rows or a column's distinct values."""
+    if r.plan.measures or r.avg_of is not None or r.plan.listing or r.p.has("share", "rate"):
+        return
+    tables = [h for h in r.p.hits if h.of("table") and not h.verb and r.role(h) in (None, "qualifier")]
+    columns = [h for h, _ in r.pending_cols]
+    split = r.plan.dims or any(r.p.cue_before(h, ("by",), ("function",)) for h in columns)
+    if r.p.has("rank") and not r.p.has("price"):
+        if tables and split:  # "customers by region": the count of the table
+            return
+        raise r.fail("The question ranks rows without naming what to rank them by (say 'by revenue', 'by units')")
+    if tables and split:
+        return  # "customers by region": counted in read_entity_counts
+    if tables:
+        r.plan.listing = str(tables[0].of("table")[0].table)
+        r.give(tables[0], "listing")
+        _price_order(r, r.plan.listing)
+        for hit, terms in [*r.pending_cols, *r.loose_cols]:  # 'cities and their population': shown columns
+            own = [t for t in terms if t.table == r.plan.listing]
+            if own:
+                r.plan.shown.append((str(own[0].table), str(own[0].column)))
+                r.give(hit, "shown")
+        r.pending_cols = [(h, t) for h, t in r.pending_cols if r.role(h) != "shown"]
+        r.loose_cols = []
+        return
+    if len(columns) == 1 and not r.plan.grain and r.p.cue_before(columns[0], ("by",), ("function",)) is None:
+        hit, terms = r.pending_cols.pop()
+        term = r.pick(terms, [f.table for f in r.plan.filters] or [str(terms[0].table)], hit.text)
+        r.plan.list_column = (str(term.table), str(term.column))
+        r.give(hit, "listing")
+
+
+def _price_order(r: Reader, table: str) -> None:
+    cue = next(iter(r.p.of("price")), None)
+    if cue is None:
+        return
+    t = table_of(r.catalog, table)
+    prices = [c for c in t.columns if c.is_numeric and "price" in c.name.lower()]
+    if not prices:
+        raise r.fail(f"The offline engine could not tell which column of {table} is its price")
+    r.plan.list_order = (table, prices[0].name, str(cue.value))
+    rank = next((c for c in r.p.cues if c.kind in ("rank", "price") and c.n), None)
+    r.plan.limit = rank.n if rank else 10
+
+
+def read_entity_counts(r: Reader) -> None:
+    """'customers by region', 'customer signups per month': with a breakdown and no measure, count the rows."""
+    if r.plan.measures or r.avg_of is not None or r.plan.listing or r.plan.list_column:
+        return
+    tables = [h for h in r.p.hits if h.of("table") and not h.verb and r.role(h) in (None, "qualifier")]
+    date_tables = [str(t.table) for t in r.date_hit.of("column")] if r.date_hit else []
+    if (r.plan.dims or r.pending_cols) and (tables or date_tables):
+        table = str(tables[0].of("table")[0].table) if tables else date_tables[0]
+        r.plan.measures.append(Measure("count", table, table=table))
+        if tables:
+            r.give(tables[0], "measure")
+
+
+def _negative(r: Reader, m: Measure) -> bool:
+    """True for measures where more is worse (returns, cancellations, costs): by their names and synonyms."""
+    while m.base is not None and m.kind != "rate":
+        m = m.base
+    words = " ".join(str(x) for x in (m.label, m.metric, m.column) if x)
+    if m.kind == "metric":
+        words += " " + " ".join(metric_of(r.catalog, str(m.metric)).synonyms)
+    return any(n in words.lower() for n in w.NEGATIVE_WORDS)
+
+
+def read_rank(r: Reader) -> None:
+    """Top/bottom N: order by the first measure, highest or lowest first; 'best'/'worst' by polarity."""
+    cues = r.p.of("rank")
+    if not cues or r.plan.list_order:
+        return
+    directions = [str(c.value) for c in cues if c.value]
+    counts = [c.n for c in cues if c.n]
+    if not directions:
+        raise r.fail("The offline engine could not tell whether to rank highest or lowest first")
+    if not r.plan.measures:
+        raise r.fail("The question ranks rows without naming what to rank them by")
+    direction = directions[0]
+    if direction in ("good", "bad"):
+        negative = _negative(r, r.plan.measures[0])
+        direction = "desc" if (direction == "good") != negative else "asc"
+    if not r.plan.dims and not r.plan.grain:
+        m = r.plan.measures[0]
+        if m.kind == "agg" and m.agg in ("sum", "avg") and len(r.plan.measures) == 1:
+            raise r.fail("The question ranks without saying what to rank (say 'which product', 'by channel')")
+        raise r.fail("The question ranks without saying what to rank (say 'which product', 'by channel')")
+    r.plan.order = direction
+    r.plan.limit = counts[0] if counts else (1 if _single(r) else None)
+
+
+def _single(r: Reader) -> bool:
+    """'which product had the highest ...', 'the least popular category': one row."""
+    for hit in r.p.hits:
+        if r.role(hit) == "dimension" and hit.text.isascii():
+            return not hit.plural
+    return not re.search(r"哪些", r.p.text)
+
+
+def read_share(r: Reader) -> None:
+    """Share of total, share within a group, rate of a value, margin %."""
+    share = r.p.has("share")
+    rate = r.p.has("rate")
+    if not (share or rate):
+        return
+    if not r.plan.measures and r.plan.listing:
+        table = r.plan.listing
+        r.plan.listing = None
+        r.plan.measures.append(Measure("count", table, table=table))
+    if not r.plan.measures and r.avg_of is None:
+        tables = [h for h in r.p.hits if h.of("table") and r.role(h) in (None, "qualifier")]
+        values = [v for v in r.pending_values if not v[2]]
+        if tables:
+            table = str(tables[0].of("table")[0].table)
+            r.give(tables[0], "measure")
+        elif values and len({t.table for t in values[-1][1]}) == 1:
+            table = str(values[-1][1][0].table)  # 取消率, "cancellation rate": of the value's table's rows
+        else:
+            raise r.fail("The offline engine could not tell what the share is of")
+        r.plan.measures.append(Measure("count", table, table=table))
+    parts = [v for v in r.pending_values if not v[2]]
+    if parts:
+        _rate(r, parts[-1])
+    elif share and (r.plan.dims or r.pending_cols):
+        base = r.plan.measures[0]
+        within = 1 if re.search(r"\b(its|their|within)\b|各自|内部|其中", r.p.text) else 0
+        r.plan.measures.insert(1, Measure("share", f"{base.label}_share_pct", base=base, within=within))
+    elif share and _margin(r):
+        return
+    else:
+        raise r.fail("The offline engine could not tell what the share or rate is of (say 'by channel', "
+                     "'on mobile', 'cancelled')")
+
+
+def _rate(r: Reader, part: tuple[Hit, list, bool]) -> None:
+    hit, values, _ = part
+    r.pending_values.remove(part)
+    base = r.plan.measures[0]
+    value = r.pick(values, r.measure_tables() or [str(values[0].table)], hit.text)
+    word = re.sub(r"\W+", "_", str(value.value).lower()).strip("_") or "part"
+    filters = [Filter(str(value.table), str(value.column), "in", [str(t.value) for t in values
+                                                               if (t.table, t.column) == (value.table, value.column)])]
+    r.plan.measures[0] = Measure("rate", f"{word}_pct", base=base, part=filters)
+    r.plan.assumptions.append(f"{word}_pct is the share of {base.label} where {filters[0].describe()}, in percent")
+
+
+def _margin(r: Reader) -> bool:
+    """'gross margin %': a margin metric divided by the revenue metric, in percent."""
+    m = r.plan.measures[0]
+    if m.kind != "metric" or not any(x in f"{m.metric} {m.label}".lower() for x in w.MARGIN_WORDS[:2]):
+        return False
+    revenue = next((x for x in r.catalog.metrics if x.name.lower() in w.REVENUE_WORDS or any(
+        s.lower() in w.REVENUE_WORDS for s in x.synonyms[:3])), None)
+    if revenue is None or revenue.name == m.metric:
+        return False
+    over = Measure("metric", revenue.name, metric=revenue.name)
+    r.plan.measures[0] = Measure("ratio", f"{m.label}_pct", base=m, over=over, percent=True)
+    return True
+
+
+def read_per(r: Reader) -> None:
+    """'average daily revenue', 'average revenue per customer', 'average shipping cost per order', 平均每单."""
+    if r.avg_of is None:
+        return
+    base = r.avg_of
+    grain_dims = [d for d in r.plan.dims if d.grain and not d.table]
+    per_entity = _per_entity(r)
+    if per_entity is not None:
+        table = per_entity
+        if base.kind == "count" and base.table != table:
+            base = _lines(r, str(base.table), table)
+        key = r.label_dim(table).key or label_column(table_of(r.catalog, table)).name
+        over = Measure("agg", f"distinct_{key}", agg="count_distinct", table=table, column=key)
+        r.plan.measures.append(Measure("ratio", f"{base.label}_per_{table}", base=base, over=over))
+    elif grain_dims:
+        grain = str(grain_dims[0].grain)
+        r.plan.dims.remove(grain_dims[0])
+        r.plan.measures.append(Measure("per", f"avg_{grain}ly_{base.label}".replace("dayly", "daily"), base=base,
+                                       grain=grain))
+    else:
+        raise r.fail(f"'average {base.label}' needs a 'per': per day, per month, per order, per customer")
+
+
+def _lines(r: Reader, counted: str, per: str) -> Measure:
+    """'items per order': the rows of the table between them (order lines), counted."""
+    path = r.catalog.join_path(counted, per)
+    if len(path) > 2:
+        r.plan.assumptions.append(f"'{counted} per {per}' counts {path[1]} rows")
+        return Measure("count", path[1], table=path[1])
+    return Measure("count", counted, table=counted)
+
+
+def _per_entity(r: Reader) -> str | None:
+    for cue in r.p.of("by", "per_order"):
+        if cue.kind == "per_order":
+            terms = r.p.lexicon.cjk.get("订单") or r.p.lexicon.phrases.get(("order",)) or []
+            return next((str(t.table) for t in terms if t.kind == "table"), None)
+        hit = r.p.next_hit(cue.end)
+        if hit is not None and hit.of("table") and r.p.text[cue.start:cue.end].strip() == "per":
+            r.give(hit, "per")
+            return str(hit.of("table")[0].table)
+    return None
