@@ -109,7 +109,8 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     (r"\b(?:" + w.NEVER_EN + r")\b|\b(?:no|without|zero)\b(?=\s*" + MASK + ")|" + "|".join(w.NEVER_ZH),
      _simple("never")),
     # rankings with a number
-    (r"\b(?:the\s+)?(?P<k>" + _RANK_WORDS + r")\s+" + NUM_EN + r"\b(?:\s+(?:" + _FILLER + r"))?", _rank("k", "n")),
+    (r"\b(?:the\s+)?(?P<k>" + _RANK_WORDS + r"|cheapest|priciest)\s+" + NUM_EN + r"\b(?:\s+(?:" + _FILLER + r"))?",
+     _rank("k", "n")),
     (r"\b(?:the\s+)?" + NUM_EN + r"\s+(?P<k>" + _RANK_WORDS + r"|cheapest|priciest)\b(?:\s+(?:" + _FILLER + r"))?",
      _rank("k", "n")),
     (r"\b(?:which|what|list|show|name)\s+(?:are\s+the\s+|were\s+the\s+|the\s+)?" + NUM_EN + r"\b(?=\s*" + MASK + ")",
@@ -130,7 +131,8 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
      r"|relative\s+to)(?!\w)|对比|相比|相较|比较|比一比", _simple("compare")),
     (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?)\b|同比增长|环比增长|"
      r"增长率|增长|增速|涨幅|下降|变化", _simple("growth")),
-    (r"\b(?:excluding|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides)\b|除了|不包括|不含|除外|以外",
+    (r"\b(?:excluding|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides|not\s+(?:from|in|on|via"
+     r"|through))\b|除了|不包括|不含|除外|以外",
      _simple("exclude")),
     # aggregates, counts, shares
     (r"\b(?:" + w.COUNT_EN + r")\b|(?<=" + MASK + r")\s*(?:" + "|".join(w.COUNT_ZH_AFTER) + ")|" +

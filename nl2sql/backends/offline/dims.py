@@ -27,7 +27,10 @@ def _bound(r: Reader, value: Hit) -> Hit | None:
     if after is not None and not r.p.text[value.end:after.start].strip():
         candidates.append(after)
     linking = ("", "of", "of the", "the", "named", "called")
-    if before is not None and r.p.text[before.end:value.start].strip() in linking:
+    between = r.p.text[before.end:value.start] if before is not None else ""
+    excluding = bool(between.strip()) and r.p.quiet(before.end, value.start, ("exclude",)) and r.p.has("exclude") \
+        if before is not None else False
+    if before is not None and (between.strip() in linking or excluding):
         candidates.append(before)
     for hit in candidates:
         if r.role(hit) not in (None, "qualifier") or hit.verb:
@@ -101,15 +104,27 @@ def read_table_dims(r: Reader) -> None:
         if by_cue is not None and r.p.text[by_cue.start:by_cue.end].strip() == "per" and (
                 r.avg_of is not None or any(m.agg == "avg" and m.table == table for m in r.plan.measures)):
             continue  # "average revenue per customer", "average shipping cost per order": not a breakdown
+        per = by_cue is not None and r.p.text[by_cue.start:by_cue.end].strip() == "per"
+        if per and r.avg_of is None and len(r.plan.measures) == 1 and r.plan.measures[0].kind == "metric" and \
+                table in r.measure_tables():
+            r.avg_of = r.plan.measures.pop()  # "revenue per order", "units per order": a ratio, not a breakdown
+            continue
         by = by_cue is not None and not _agent(r, by_cue.start, table)
         ranked = r.p.cue_before(hit, ("rank", "price"), ("function", "only")) is not None or any(
             c.kind == "rank" and c.end <= hit.start and r.p.quiet(c.end, hit.start, ("function", "rank"))
             for c in r.p.cues)
-        ranked = ranked or _ranked_across_values(r, hit)
+        ranked = ranked or _ranked_across_values(r, hit) or _ranked_after(r, hit)
         which = bool(_WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
         if (by or ranked or which) and (r.plan.measures or r.avg_of):
             r.add_dim(r.label_dim(table))
             r.give(hit, "dimension")
+
+
+def _ranked_after(r: Reader, hit: Hit) -> bool:
+    """'customers with the most orders', 'the product with the highest revenue'."""
+    cue = next((c for c in r.p.of("rank") if c.start >= hit.end), None)
+    return cue is not None and bool(re.fullmatch(r"\s*(?:with|that\s+(?:has|have|had)|which\s+(?:has|have|had)|having)\s*",
+                                                  r.p.text[hit.end:cue.start]))
 
 
 def _agent(r: Reader, by_start: int, table: str) -> bool:

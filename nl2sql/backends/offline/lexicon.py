@@ -62,12 +62,12 @@ def _add(store: dict, key: object, term: Term) -> None:
 
 def label_column(table: Table) -> Column:
     """The column that names a table's rows: a text column called *name* or *title*, else its key."""
-    text = [c for c in table.columns if c.is_text]
-    for c in text:
-        if "name" in c.name.lower() or "title" in c.name.lower():
+    for c in table.columns:
+        if c.is_text and ("name" in c.name.lower() or "title" in c.name.lower()):
             return c
-    ids = [c for c in table.columns if c.primary_key or c.name.lower().endswith("id")]
-    return text[0] if text else ids[0] if ids else table.columns[0]
+    keys = [c for c in table.columns if c.primary_key] or [
+        c for c in table.columns if c.name.lower().replace(" ", "").endswith("id")]
+    return keys[0] if keys else table.columns[0]
 
 
 def term_for(catalog: Catalog, target: str) -> Term | None:

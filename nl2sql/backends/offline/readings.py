@@ -79,8 +79,25 @@ def shift(p: Period, years: int) -> Period:
         except ValueError:
             return d.replace(year=d.year + years, day=28)
     word = "a year earlier" if years == -1 else f"{-years} years earlier" if years < 0 else f"{years} years later"
-    label = str(p.whole_year + years) if p.whole_year else f"{p.label}, {word}"
-    return Period(move(p.start), move(p.end), label)
+    moved = Period(move(p.start), move(p.end), "")
+    return Period(moved.start, moved.end, calendar_label(moved) or f"{p.label}, {word}")
+
+
+def calendar_label(p: Period) -> str | None:
+    """'2024', 'Q4 2024', 'H2 2024', 'December 2024' for a whole calendar unit; None otherwise."""
+    if p.start.day != 1 or p.end.day != 1:
+        return None
+    months = (p.end.year - p.start.year) * 12 + p.end.month - p.start.month
+    start = p.start
+    if months == 12 and start.month == 1:
+        return str(start.year)
+    if months == 6 and start.month in (1, 7):
+        return f"H{1 + (start.month > 6)} {start.year}"
+    if months == 3 and start.month in (1, 4, 7, 10):
+        return f"Q{(start.month + 2) // 3} {start.year}"
+    if months == 1:
+        return start.strftime("%B %Y")
+    return None
 
 
 def _same_shape(a: Period, b: Period) -> bool:
@@ -108,7 +125,10 @@ def read_time(r: Reader, follow_up: bool) -> None:
     elif shifts and not follow_up:
         raise r.fail("'same period last year' needs a period to shift (say 'this quarter vs the same period "
                      "last year')")
+    if ranges and all(p.start > r.p.as_of for p in ranges):
+        raise r.fail(f"The period is after the data's latest date ({r.p.as_of}); the offline engine does not forecast")
     if len(ranges) == 2:
+        ranges = [Period(p.start, p.end, calendar_label(p) or p.label) for p in ranges]
         if not (r.p.has("compare", "growth") or shifts or _joined(r, ranges)):
             raise r.fail("The question names two periods without saying how they relate (say 'vs' or 'compared to')")
         if not _same_shape(*ranges):
@@ -139,7 +159,9 @@ def check_roles(r: Reader) -> None:
             continue
         tables = {str(t.table) for t in hit.of("table")}
         metrics = [str(t.metric) for t in hit.of("metric")]
-        if tables & used or (any(m.metric in metrics for m in r.plan.measures) and not hit.of("column")):
+        # a table the measure's rows belong to: "the average discount on orders", "revenue from customers"
+        owners = {x.to_table for x in r.catalog.relationships if x.from_table in r.measure_tables()}
+        if tables & (used | owners) or (any(m.metric in metrics for m in r.plan.measures) and not hit.of("column")):
             r.give(hit, "qualifier")  # "revenue from customers in Europe", "orders" under "average discount on orders"
             continue
         raise r.fail(f"The offline engine could not tell what role '{hit.text}' plays in the question")

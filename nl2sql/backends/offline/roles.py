@@ -63,7 +63,7 @@ def _measure_of_agg(r: Reader, agg: str, hit: Hit, counted: bool) -> Measure | N
                                                                         r.column(t).is_temporal)]
     if numeric and not counted:
         tables = [str(t.table) for h in r.p.hits for t in h.of("table")]
-        term = r.pick(numeric, tables or [str(numeric[0].table)], hit.text)
+        term = r.pick(numeric, tables, hit.text)
         _per_row_or_per_group(r, agg, hit, str(term.table))
         return Measure("agg", f"{agg}_{term.column}", agg=agg, table=term.table, column=term.column)
     metric = hit.of("metric")
@@ -99,6 +99,8 @@ def read_aggregates(r: Reader) -> None:
             raise r.fail(f"The offline engine could not tell what '{r.p.text[cue.start:cue.end]}' applies to")
         counted = any(c.kind == "count" for c in r.p.cues if cue.end <= c.start < hit.start)
         measure = _measure_of_agg(r, str(cue.value), hit, counted)
+        if measure is None and cue.value == "avg" and _already_average(r, hit):
+            measure = Measure("metric", str(hit.of("metric")[0].metric), metric=hit.of("metric")[0].metric)
         if measure is not None:
             r.plan.measures.append(measure)
             r.give(hit, "measure")
@@ -108,6 +110,16 @@ def read_aggregates(r: Reader) -> None:
             r.give(hit, "measure")
         else:
             raise r.fail(f"The offline engine could not tell how to take the {cue.value} of '{hit.text}'")
+
+
+def _already_average(r: Reader, hit: Hit) -> bool:
+    """'average basket size', 'average return rate': the metric is an average or a rate already."""
+    for term in hit.of("metric"):
+        metric = metric_of(r.catalog, str(term.metric))
+        names = " ".join([metric.name, *metric.synonyms]).lower().replace("_", " ")
+        if any(w in names for w in ("average", "avg", "mean", "rate", " per ", "率", "平均", "客单价")):
+            return True
+    return False
 
 
 def _counted(r: Reader, hit: Hit, start: int = 0) -> Measure:

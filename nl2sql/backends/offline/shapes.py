@@ -25,10 +25,13 @@ from nl2sql.backends.offline.reader import Reader
 def read_relation(r: Reader) -> None:
     """Fact verbs ('ordered', 'sold', 购买) and 'never': the entity's rows with (or without) facts."""
     never = next(iter(r.p.of("never")), None)
-    tables = [h for h in r.p.hits if h.of("table") and r.role(h) in (None, "qualifier", "dimension", "relation")]
+    tables = [h for h in r.p.hits if (h.of("table") or _event(r, h) and never is not None)
+              and r.role(h) in (None, "qualifier", "dimension", "relation", "date")]
     if never is not None:
         fact_hit = next((h for h in tables if h.start >= never.end), None)
-        entity_hit = next((h for h in tables if h.end <= never.start and not h.verb), None)
+        entity_hit = next((h for h in tables if h.end <= never.start and h.of("table") and not h.verb), None) or next(
+            (h for h in tables if fact_hit is not None and h.start >= fact_hit.end and h.of("table") and not h.verb),
+            None)  # 从未下单的客户
     else:
         fact_hit = next((h for h in reversed(tables) if h.verb), None)
         entity_hit = next((h for h in tables if not h.verb and h is not fact_hit), None)
@@ -36,8 +39,10 @@ def read_relation(r: Reader) -> None:
         if never is not None:
             raise r.fail("The offline engine could not tell what 'never' is about")
         return
-    fact = str(fact_hit.of("table")[0].table)
+    fact = str((fact_hit.of("table") or fact_hit.of("column"))[0].table)
     r.give(fact_hit, "relation")
+    if r.date_hit is fact_hit:
+        r.date_hit = None
     r.verb = fact_hit
     r.plan.relation = Relation(fact, negate=never is not None)
     if entity_hit is None:
@@ -48,8 +53,13 @@ def read_relation(r: Reader) -> None:
     if not r.plan.measures and r.avg_of is None and not r.plan.dims and not r.pending_cols:
         r.plan.listing = entity
         r.give(entity_hit, "listing")
-    elif r.role(entity_hit) is None:
+    elif never is not None and r.role(entity_hit) is None:
         r.give(entity_hit, "qualifier")
+
+
+def _event(r: Reader, hit: Hit) -> bool:
+    """A date column named as an event ('下单' for order_date): the rows of its table."""
+    return bool(hit.of("column")) and all(r.column(t).is_temporal for t in hit.of("column")) and not hit.of("table")
 
 
 def read_listing(r: Reader) -> None:
@@ -58,7 +68,7 @@ def read_listing(r: Reader) -> None:
         return
     tables = [h for h in r.p.hits if h.of("table") and not h.verb and r.role(h) in (None, "qualifier")]
     columns = [h for h, _ in r.pending_cols]
-    split = r.plan.dims or any(r.p.cue_before(h, ("by",), ("function",)) for h in columns)
+    split = r.plan.dims or any(r.p.cue_before(h, ("by",), ("function",)) or _which(r, h) for h in columns)
     if r.p.has("rank") and not r.p.has("price"):
         if tables and split:  # "customers by region": the count of the table
             return
@@ -84,6 +94,10 @@ def read_listing(r: Reader) -> None:
         r.give(hit, "listing")
 
 
+def _which(r: Reader, hit: Hit) -> bool:
+    return bool(re.search(r"(?:\b(?:which|what)\s+(?:\w+\s+)?|哪个|哪一个|哪些)$", r.p.text[max(0, hit.start - 20): hit.start]))
+
+
 def _price_order(r: Reader, table: str) -> None:
     cue = next(iter(r.p.of("price")), None)
     if cue is None:
@@ -94,7 +108,8 @@ def _price_order(r: Reader, table: str) -> None:
         raise r.fail(f"The offline engine could not tell which column of {table} is its price")
     r.plan.list_order = (table, prices[0].name, str(cue.value))
     rank = next((c for c in r.p.cues if c.kind in ("rank", "price") and c.n), None)
-    r.plan.limit = rank.n if rank else 10
+    listed = next((h for h in r.p.hits if r.role(h) == "listing"), None)
+    r.plan.limit = rank.n if rank else (1 if listed is not None and listed.text.isascii() and not listed.plural else 10)
 
 
 def read_entity_counts(r: Reader) -> None:
@@ -106,6 +121,7 @@ def read_entity_counts(r: Reader) -> None:
     if (r.plan.dims or r.pending_cols) and (tables or date_tables):
         table = str(tables[0].of("table")[0].table) if tables else date_tables[0]
         r.plan.measures.append(Measure("count", table, table=table))
+        r.implicit_count = tables[0] if tables else None
         if tables:
             r.give(tables[0], "measure")
 
@@ -136,12 +152,23 @@ def read_rank(r: Reader) -> None:
         negative = _negative(r, r.plan.measures[0])
         direction = "desc" if (direction == "good") != negative else "asc"
     if not r.plan.dims and not r.plan.grain:
-        m = r.plan.measures[0]
-        if m.kind == "agg" and m.agg in ("sum", "avg") and len(r.plan.measures) == 1:
-            raise r.fail("The question ranks without saying what to rank (say 'which product', 'by channel')")
         raise r.fail("The question ranks without saying what to rank (say 'which product', 'by channel')")
+    if r.implicit_count is not None and not _most_of(r, r.implicit_count):
+        raise r.fail("The question ranks rows without naming what to rank them by (say 'by revenue', 'by units')")
     r.plan.order = direction
     r.plan.limit = counts[0] if counts else (1 if _single(r) else None)
+    if r.plan.limit and len([d for d in r.plan.dims if not d.grain]) > 1 and re.search(
+            r"\b(?:each|every|per)\b|各|每", r.p.text):
+        raise r.fail("The offline engine ranks over the whole result, not within each group (ask for one group at "
+                     "a time, e.g. 'top 3 products in Electronics')")
+
+
+def _most_of(r: Reader, counted: Hit) -> bool:
+    """'the most customers', 最多的客户: a count ranked by 'most', 'fewest' right before what is counted."""
+    cue = next((c for c in reversed(r.p.of("rank")) if c.end <= counted.start), None)
+    words = r.p.text[cue.start:cue.end] if cue is not None else ""
+    return cue is not None and bool(re.search(r"most|fewest|least|最多|最少", words)) and r.p.quiet(
+        cue.end, counted.start, ("function", "rank"))
 
 
 def _single(r: Reader) -> bool:
@@ -174,6 +201,8 @@ def read_share(r: Reader) -> None:
             raise r.fail("The offline engine could not tell what the share is of")
         r.plan.measures.append(Measure("count", table, table=table))
     parts = [v for v in r.pending_values if not v[2]]
+    if _percent_after_margin(r) and _margin(r):
+        return
     if parts:
         _rate(r, parts[-1])
     elif share and (r.plan.dims or r.pending_cols):
@@ -197,6 +226,16 @@ def _rate(r: Reader, part: tuple[Hit, list, bool]) -> None:
                                                                if (t.table, t.column) == (value.table, value.column)])]
     r.plan.measures[0] = Measure("rate", f"{word}_pct", base=base, part=filters)
     r.plan.assumptions.append(f"{word}_pct is the share of {base.label} where {filters[0].describe()}, in percent")
+
+
+def _percent_after_margin(r: Reader) -> bool:
+    """'gross margin %', 'margin rate', 毛利率: the percent word right after a margin metric (not 'share of margin')."""
+    for hit in r.p.hits:
+        if hit.of("metric") and any(x in f"{hit.text} {hit.of('metric')[0].metric}".lower() for x in w.MARGIN_WORDS):
+            cue = next((c for c in r.p.of("share", "rate") if c.start >= hit.end), None)
+            if cue is not None and r.p.quiet(hit.end, cue.start):
+                return True
+    return False
 
 
 def _margin(r: Reader) -> bool:
@@ -226,7 +265,8 @@ def read_per(r: Reader) -> None:
             base = _lines(r, str(base.table), table)
         key = r.label_dim(table).key or label_column(table_of(r.catalog, table)).name
         over = Measure("agg", f"distinct_{key}", agg="count_distinct", table=table, column=key)
-        r.plan.measures.append(Measure("ratio", f"{base.label}_per_{table}", base=base, over=over))
+        noun = table[:-1] if table.endswith("s") else table
+        r.plan.measures.append(Measure("ratio", f"{base.label}_per_{noun}", base=base, over=over))
     elif grain_dims:
         grain = str(grain_dims[0].grain)
         r.plan.dims.remove(grain_dims[0])

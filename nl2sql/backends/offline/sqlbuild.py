@@ -43,6 +43,7 @@ def build_sql(plan: Plan, catalog: Catalog, dialect: str = "duckdb") -> tuple[st
 def _joins(plan: Plan, catalog: Catalog, tables: list[str]) -> Joins:
     joins = Joins(catalog, tables[0])
     extra = [d.table for d in plan.dims] + [f.table for f in plan.filters]
+    extra += [f.table for m in plan.measures for inner in (m, m.base) if inner is not None for f in inner.part]
     extra += [plan.date[0]] if plan.date else []
     extra += [plan.relation.table] if plan.relation and not plan.relation.negate else []
     for name in [*tables, *extra]:

@@ -15,7 +15,7 @@ also can could would will should shall may might must let lets see look want nee
 overall currently ever actually exactly roughly about under within among out up right now here whole
 through via using
 take took taken bring brought come came make made place placed generate generated earn earned receive received
-record recorded happen happened go went achieve achieved
+record recorded happen happened go went achieve achieved given give
 charged charge paid billed incurred hit reach reached
 thing things figure figures info information stats statistics report summary
 """.split())
@@ -31,7 +31,7 @@ FUNCTION_ZH = (
     "的", "了", "是", "在", "和", "与", "及", "以及", "或", "吗", "呢", "吧", "啊", "呀", "有", "个", "位", "款",
     "家", "种", "笔", "次", "名", "件", "过", "被", "把", "将", "为", "对", "于", "中", "里", "内", "上的", "之",
     "所有的", "整体", "情况", "数据", "一共有", "都", "各自", "目前", "当前", "现在", "一", "这些", "那些", "其中",
-    "来自", "来源于", "带来", "贡献", "产生", "获得", "得到", "实现",
+    "来自", "来源于", "带来", "贡献", "产生", "获得", "得到", "实现", "类",
 )
 
 # cue words (recognised by cues.py; listed here so messages and tests can name them)
@@ -40,7 +40,7 @@ AGG_EN = {"total": "sum", "sum": "sum", "average": "avg", "avg": "avg", "mean": 
 AGG_ZH = {"平均": "avg", "均值": "avg", "中位数": "median", "最大值": "max", "最小值": "min", "总计": "sum",
           "总和": "sum", "总额": "sum", "总": "sum"}
 COUNT_EN = r"how\s+many|number\s+of|count\s+of|count|no\.\s+of|#\s*of|total\s+number\s+of|the\s+number\s+of"
-COUNT_ZH_AFTER = ("数量", "个数", "数目", "总数", "人数")  # right after the thing counted: 客户数量
+COUNT_ZH_AFTER = ("数量", "个数", "数目", "总数", "人数", "数")  # right after the thing counted: 客户数量
 COUNT_ZH = ("多少个", "多少种", "多少位", "多少家", "多少", "几个", "几种", "几")
 DISTINCT_EN = ("distinct", "unique", "different", "separate")
 DISTINCT_ZH = ("不同的", "不同", "不重复的", "不重复")
