@@ -15,7 +15,7 @@ from nl2sql.backends.offline.match import Hit
 from nl2sql.backends.offline.plan import Dim
 from nl2sql.backends.offline.reader import Reader
 
-_WHICH = re.compile(r"(?:\b(?:which|what)\s+(?:\w+\s+)?|哪个|哪一个|哪些|哪家|哪款|哪位)$")
+WHICH = re.compile(r"(?:\b(?:which|what)\s+(?:\w+\s+)?|哪个|哪一个|哪些|哪家|哪款|哪位)$")
 
 
 def _bound(r: Reader, value: Hit) -> Hit | None:
@@ -86,7 +86,7 @@ def read_column_dims(r: Reader) -> None:
             continue
         numeric = all(r.column(t).is_numeric for t in columns)
         asked = r.p.cue_before(hit, ("by",), ("function",)) is not None or bool(
-            _WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
+            WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
         if numeric and not asked:
             r.loose_cols.append((hit, columns))  # 'cities and their population': shown by a listing, else refused
             continue
@@ -114,7 +114,7 @@ def read_table_dims(r: Reader) -> None:
             c.kind == "rank" and c.end <= hit.start and r.p.quiet(c.end, hit.start, ("function", "rank"))
             for c in r.p.cues)
         ranked = ranked or _ranked_across_values(r, hit) or _ranked_after(r, hit)
-        which = bool(_WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
+        which = bool(WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
         if (by or ranked or which) and (r.plan.measures or r.avg_of):
             r.add_dim(r.label_dim(table))
             r.give(hit, "dimension")
@@ -123,8 +123,8 @@ def read_table_dims(r: Reader) -> None:
 def _ranked_after(r: Reader, hit: Hit) -> bool:
     """'customers with the most orders', 'the product with the highest revenue'."""
     cue = next((c for c in r.p.of("rank") if c.start >= hit.end), None)
-    return cue is not None and bool(re.fullmatch(r"\s*(?:with|that\s+(?:has|have|had)|which\s+(?:has|have|had)|having)\s*",
-                                                  r.p.text[hit.end:cue.start]))
+    linking = r"\s*(?:with|that\s+(?:has|have|had)|which\s+(?:has|have|had)|having)\s*"
+    return cue is not None and bool(re.fullmatch(linking, r.p.text[hit.end:cue.start]))
 
 
 def _agent(r: Reader, by_start: int, table: str) -> bool:

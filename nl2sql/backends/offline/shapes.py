@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import nl2sql.backends.offline.words as w
+from nl2sql.backends.offline.dims import WHICH
 from nl2sql.backends.offline.lexicon import label_column, metric_of, table_of
 from nl2sql.backends.offline.match import Hit
 from nl2sql.backends.offline.plan import Filter, Measure, Relation
@@ -25,7 +26,7 @@ from nl2sql.backends.offline.reader import Reader
 def read_relation(r: Reader) -> None:
     """Fact verbs ('ordered', 'sold', 购买) and 'never': the entity's rows with (or without) facts."""
     never = next(iter(r.p.of("never")), None)
-    tables = [h for h in r.p.hits if (h.of("table") or _event(r, h) and never is not None)
+    tables = [h for h in r.p.hits if (h.of("table") or (_event(r, h) and never is not None))
               and r.role(h) in (None, "qualifier", "dimension", "relation", "date")]
     if never is not None:
         fact_hit = next((h for h in tables if h.start >= never.end), None)
@@ -95,7 +96,7 @@ def read_listing(r: Reader) -> None:
 
 
 def _which(r: Reader, hit: Hit) -> bool:
-    return bool(re.search(r"(?:\b(?:which|what)\s+(?:\w+\s+)?|哪个|哪一个|哪些)$", r.p.text[max(0, hit.start - 20): hit.start]))
+    return bool(WHICH.search(r.p.text[max(0, hit.start - 20): hit.start]))
 
 
 def _price_order(r: Reader, table: str) -> None:
