@@ -158,6 +158,7 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     (r"\b(?:for\s+each|for\s+every|broken\s+down\s+by|break\s*(?:it\s+|that\s+|this\s+)?down\s+by|split\s+(?:it\s+|that\s+"
      r"|this\s+)?(?:up\s+)?by|grouped\s+by|group\s+by|segmented\s+by|by|per|each|every|across)\b|按照|按|各个|各|每一个|每个|每"
      r"|分别|拆分|细分|分(?=" + MASK + ")", _simple("by")),
+    (r"\b(?:dates?|days?|times?)\b", _simple("dateword")),  # 'the first ticket date': only with first/last/when
     # follow-ups and modifiers
     (r"\b(?:only|just|solely|exclusively)\b|只看|仅看|只要|只|仅", _simple("only")),
     (r"\b(?:all|any|everything|anything)\b|全部|所有|全体", _simple("all")),

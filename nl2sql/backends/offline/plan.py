@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 from nl2sql.data.catalog import Catalog
+
+
+def slug(name: str) -> str:
+    """A name as a lower-case alias: 'Resolution Hours' -> resolution_hours."""
+    return re.sub(r"\W+", "_", name.lower()).strip("_") or "value"
 
 
 @dataclasses.dataclass

@@ -50,6 +50,10 @@ def finish(r: Reader, follow_up: bool = False) -> None:
         if all((d.table, d.column) != (term.table, term.column) for d in plan.dims):
             plan.dims.insert(0, Dim(str(term.table), str(term.column)))
     shapes.read_rank(r)
+    if r.p.has("dateword") and not (r.p.has("first", "last", "when") or plan.grain):
+        cue = r.p.of("dateword")[0]
+        raise r.fail(
+            f"The offline engine could not place '{r.p.text[cue.start:cue.end]}' in this database")
     read_time(r, follow_up)
     check_roles(r)
     lift_defaults(r)

@@ -12,7 +12,7 @@ import re
 import nl2sql.backends.offline.words as w
 from nl2sql.backends.offline.lexicon import metric_of, table_of
 from nl2sql.backends.offline.match import Hit
-from nl2sql.backends.offline.plan import Filter, Measure
+from nl2sql.backends.offline.plan import Filter, Measure, slug
 from nl2sql.backends.offline.reader import Reader
 
 _MODIFIERS = ("distinct", "all", "only", "new", "function")
@@ -65,7 +65,7 @@ def _measure_of_agg(r: Reader, agg: str, hit: Hit, counted: bool) -> Measure | N
         tables = [str(t.table) for h in r.p.hits for t in h.of("table")]
         term = r.pick(numeric, tables, hit.text)
         _per_row_or_per_group(r, agg, hit, str(term.table))
-        return Measure("agg", f"{agg}_{term.column}", agg=agg, table=term.table, column=term.column)
+        return Measure("agg", f"{agg}_{slug(str(term.column))}", agg=agg, table=term.table, column=term.column)
     metric = hit.of("metric")
     if metric and agg == "sum":
         return Measure("metric", str(metric[0].metric), metric=metric[0].metric)
@@ -140,7 +140,8 @@ def _counted(r: Reader, hit: Hit, start: int = 0) -> Measure:
         if r.column(term).is_numeric or re.match(r"total\s", r.p.text[start:hit.start]):
             raise r.fail(f"'number of {hit.text}' could mean their total or how many different values there are; "
                          "say 'total' or 'how many different'")
-        return Measure("agg", f"distinct_{term.column}", agg="count_distinct", table=term.table, column=term.column)
+        return Measure("agg", f"distinct_{slug(str(term.column))}", agg="count_distinct", table=term.table,
+                       column=term.column)
     value = hit.of("value")[0]
     return Measure("count", str(value.table), table=value.table)
 
@@ -195,7 +196,7 @@ def read_first_last(r: Reader) -> None:
         fn = str(cue.value)
         word = "first" if fn == "min" else "last"
         event = hit.text.replace(" ", "_") if hit.text.isascii() else table
-        r.plan.measures.append(Measure("agg", f"{word}_{event}", agg=fn, table=table, column=column))
+        r.plan.measures.append(Measure("agg", f"{word}_{slug(event)}", agg=fn, table=table, column=column))
         r.give(hit, "measure")
     for hit in r.unused("column"):
         if r.plan.measures and all(r.column(t).is_temporal for t in hit.of("column")) and any(
@@ -254,7 +255,7 @@ def read_implicit(r: Reader) -> None:
         if numeric and len(numeric) == len(hit.of("column")) and any(a in words for a in w.ADDITIVE_WORDS):
             term = r.pick(numeric, [str(numeric[0].table)], hit.text)
             if (r.column(term).profile.distinct or 0) > 20:
-                r.plan.measures.append(Measure("agg", f"sum_{term.column}", agg="sum", table=term.table,
+                r.plan.measures.append(Measure("agg", f"sum_{slug(str(term.column))}", agg="sum", table=term.table,
                                                column=term.column))
                 r.plan.assumptions.append(f"'{hit.text}' is read as the total of {term.table}.{term.column}")
                 r.give(hit, "measure")

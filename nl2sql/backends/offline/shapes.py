@@ -69,7 +69,8 @@ def read_listing(r: Reader) -> None:
         return
     tables = [h for h in r.p.hits if h.of("table") and not h.verb and r.role(h) in (None, "qualifier")]
     columns = [h for h, _ in r.pending_cols]
-    split = r.plan.dims or any(r.p.cue_before(h, ("by",), ("function",)) or _which(r, h) for h in columns)
+    split = r.plan.dims or any(r.p.cue_before(h, ("by",), ("function",)) or _which(r, h) for h in columns) or any(
+        _breakdown_by(r, h) for h in tables[1:])
     if r.p.has("rank") and not r.p.has("price"):
         if tables and split:  # "customers by region": the count of the table
             return
@@ -93,6 +94,15 @@ def read_listing(r: Reader) -> None:
         term = r.pick(terms, [f.table for f in r.plan.filters] or [str(terms[0].table)], hit.text)
         r.plan.list_column = (str(term.table), str(term.column))
         r.give(hit, "listing")
+
+
+def _breakdown_by(r: Reader, hit: Hit) -> bool:
+    """'tickets by agent' (a breakdown), not 'courses taken by students' (who did it)."""
+    cue = r.p.cue_before(hit, ("by",), ("function",))
+    if cue is None:
+        return False
+    before = re.search(r"(\w+)\s*$", r.p.text[:cue.start])
+    return not (before and re.fullmatch(r"\w+(?:ed|en|wn|ld|ht|de|un)|sold|paid|made|won", before.group(1)))
 
 
 def _which(r: Reader, hit: Hit) -> bool:
@@ -119,6 +129,12 @@ def read_entity_counts(r: Reader) -> None:
         return
     tables = [h for h in r.p.hits if h.of("table") and not h.verb and r.role(h) in (None, "qualifier")]
     date_tables = [str(t.table) for t in r.date_hit.of("column")] if r.date_hit else []
+    by_tables = [h for h in tables[1:] if _breakdown_by(r, h)]
+    if by_tables:  # "tickets by agent": count the first table by the other's names
+        tables = [h for h in tables if h not in by_tables]
+        for hit in by_tables:
+            r.add_dim(r.label_dim(str(hit.of("table")[0].table)))
+            r.give(hit, "dimension")
     if (r.plan.dims or r.pending_cols) and (tables or date_tables):
         table = str(tables[0].of("table")[0].table) if tables else date_tables[0]
         r.plan.measures.append(Measure("count", table, table=table))
