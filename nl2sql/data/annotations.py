@@ -133,10 +133,10 @@ def apply_annotations(catalog: Catalog, data: dict[str, Any], path: Path) -> Cat
 
     for i, rel in enumerate(data.get("relationships") or []):
         parsed = _parse_relationship(rel, i, path)
-        names: list[str] = []
+        spelled: list[str] = []
         for t, c in ((parsed[0], parsed[1]), (parsed[2], parsed[3])):
-            names += _require_column(catalog, t, c, f"relationships[{i}]", path)
-        new = Relationship(names[0], names[1], names[2], names[3], origin="annotated")
+            spelled += _require_column(catalog, t, c, f"relationships[{i}]", path)
+        new = Relationship(spelled[0], spelled[1], spelled[2], spelled[3], origin="annotated")
         catalog.relationships = [r for r in catalog.relationships
                                  if (r.from_table, r.from_column) != (new.from_table, new.from_column)]
         catalog.relationships.append(new)
