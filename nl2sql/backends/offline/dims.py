@@ -59,7 +59,7 @@ def read_qualifiers(r: Reader) -> None:
 def read_grains(r: Reader) -> None:
     """'monthly', 'by quarter', 每月: a time bucket (its date column is settled with the period)."""
     for cue in r.p.of("grain"):
-        r.add_dim(Dim("", "", grain=str(cue.value)))
+        r.add_dim(Dim("", "", grain=str(cue.value), at=cue.start))
     if r.p.has("trend") and not r.plan.grain:
         r.add_dim(Dim("", "", grain="auto"))
 
@@ -68,7 +68,7 @@ def _date_dim(r: Reader, hit: Hit, terms: list[Term]) -> None:
     """A date column named as a breakdown ('by order date', 'per day') is a daily bucket of that date."""
     r.date_hit = hit
     if not r.plan.grain:
-        r.add_dim(Dim("", "", grain="day"))
+        r.add_dim(Dim("", "", grain="day", at=hit.start))
     r.give(hit, "date")
 
 
@@ -155,5 +155,5 @@ def resolve_dims(r: Reader, anchors: list[str]) -> None:
         if column.is_numeric and (column.profile.distinct or 0) > 50:
             raise r.fail(f"'{hit.text}' is a measure-like number; the offline engine does not break results "
                          "down by it (say 'total', 'average' or 'max' to aggregate it)")
-        r.add_dim(Dim(str(term.table), str(term.column)))
+        r.add_dim(Dim(str(term.table), str(term.column), at=hit.start))
     r.pending_cols = []

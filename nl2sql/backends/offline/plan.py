@@ -92,6 +92,7 @@ class Dim:
     column: str
     key: str | None = None
     grain: str | None = None  # a time bucket of a date column
+    at: int = dataclasses.field(default=0, compare=False)  # where the question asks for it (keeps its order)
 
 
 @dataclasses.dataclass

@@ -131,7 +131,8 @@ class Reader:
         if key is None:
             key = next((c.name for c in t.columns if c.name.lower().endswith("id") and c.profile.distinct
                         and c.profile.distinct == t.row_count and c.name != label.name), None)
-        return Dim(table, label.name, key=key)
+        return Dim(table, label.name, key=key, at=next((h.start for h in self.p.hits if any(
+            t.table == table for t in h.of("table"))), 0))
 
     def add_dim(self, dim: Dim) -> None:
         """Add a breakdown once."""

@@ -45,6 +45,7 @@ def finish(r: Reader, follow_up: bool = False) -> None:
         ([plan.list_column[0]] if plan.list_column else [])
     resolve_values(r, anchors)
     dims.resolve_dims(r, anchors)
+    plan.dims.sort(key=lambda d: d.at)  # in the order the question asks for them
     for hit, terms in r.compared:
         term = r.pick(terms, anchors, hit.text)
         if all((d.table, d.column) != (term.table, term.column) for d in plan.dims):

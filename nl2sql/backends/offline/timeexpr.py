@@ -8,7 +8,9 @@ Microsoft Recognizers-Text comes closest (ranges, spans, both languages) but is 
 fails to import with current emoji, costs ~0.5 s to load and ~13 ms a question, and differs from our
 conventions (上个月 = this month, "by month" read as a range, no 从X到Y). Here: ~10 ms to import, ~15 ms
 to compile the patterns on first use, ~0.1-0.3 ms a question. Three passes: atoms (the pattern tables),
-then 'first/last N units of', 'from X to Y' and 'since/before/after X', then the preposition before it.
+then 'first/last N units of', 'from X to Y' and 'since/before/after X', then the preposition before it;
+'the week before' / 'the previous period' / 环比 resolve against the period matched before them.
+Calendar arithmetic (what each spec means on as_of) is in timeexpr_cal.
 """
 
 from __future__ import annotations
