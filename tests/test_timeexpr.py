@@ -35,7 +35,7 @@ Conventions (as_of is "today"; every range is half-open [start, end)):
 | same period last year, a year earlier, YoY,  | kind "shift", shift_years = -1 (前年同期, two years ago: -2)        |
 | 去年同期, 同比                                 |                                                                   |
 | the week / month / N days before, 环比,        | the unit(s) just before the period matched before it; "previous   |
-| the previous / prior period                  | period": same length (whole months stay whole); nothing without one |
+| the previous / prior period                  | period": same length (whole months stay whole); else nothing      |
 | Black Friday, Christmas (Day/Eve), Cyber      | that day; with no year, the most recent one on or before as_of    |
 | Monday, New Year's Eve, 黑五, 圣诞节, 双十一      |                                                                   |
 | 6/9/2025, Feb 30, week 54, 3月底, 本月初       | nothing (ambiguous or not a real period: never guessed)           |

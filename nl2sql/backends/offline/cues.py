@@ -149,7 +149,8 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     (r"\b(?:by|per|each|every|a|for\s+each|for\s+every|in\s+each|across)\s+(?:single\s+)?(day|week|month|quarter"
      r"|year)\b", _grain),
     (r"\b(daily|weekly|monthly|quarterly|yearly|annual|annually)\b", _grain),
-    (r"(?<=" + MASK + r")\s*(?:,|&|\band\b)\s*(?:by\s+)?(day|week|month|quarter|year)\b(?!\s+(?:to|before|of)\b)", _grain),
+    (r"(?<=" + MASK + r")\s*(?:,|&|\band\b)\s*(?:by\s+)?(day|week|month|quarter|year)\b"
+     r"(?!\s+(?:to|before|of)\b)", _grain),
     (r"(?:按|每一?个?|逐|各个?|分)\s*(天|日|周|星期|月|季度|季|年)(?:度|份)?|(月度|季度|年度)", _grain),
     (r"\b(?:trends?|over\s+time|time\s+series)\b|趋势|走势", _simple("trend")),
     (r"\b(?:sorted|ordered|ranked|sort|rank|order)\s+(?:them\s+|it\s+)?by\b|\b(?:in\s+)?(?:descending|ascending)"
