@@ -37,7 +37,7 @@ Conventions (as_of is "today"; every range is half-open [start, end)):
 | the week / month / N days before, 环比,        | the unit(s) just before the period matched before it; "previous   |
 | the previous / prior period                  | period": same length (whole months stay whole); else nothing      |
 | Black Friday, Christmas (Day/Eve), Cyber      | that day; with no year, the most recent one on or before as_of    |
-| Monday, New Year's Eve, 黑五, 圣诞节, 双十一      |                                                                   |
+| Monday, New Year's Eve, 黑五, 圣诞节, 双十一  |                                                                   |
 | 6/9/2025, Feb 30, week 54, 3月底, 本月初       | nothing (ambiguous or not a real period: never guessed)           |
 | may, march, Jan ... (not June, December ...) | a month only after a time word ("in may") or next to a day/year;  |
 |                                              | a month name before a capitalised word is a name (March Madness)  |
