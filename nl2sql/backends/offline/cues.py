@@ -149,6 +149,7 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     (r"\b(?:by|per|each|every|a|for\s+each|for\s+every|in\s+each|across)\s+(?:single\s+)?(day|week|month|quarter"
      r"|year)\b", _grain),
     (r"\b(daily|weekly|monthly|quarterly|yearly|annual|annually)\b", _grain),
+    (r"(?:\b(?:which|what)\s+)(day|week|month|quarter|year)\b", _grain),
     (r"(?<=" + MASK + r")\s*(?:,|&|\band\b)\s*(?:by\s+)?(day|week|month|quarter|year)\b"
      r"(?!\s+(?:to|before|of)\b)", _grain),
     (r"(?:按|每一?个?|逐|各个?|分)\s*(天|日|周|星期|月|季度|季|年)(?:度|份)?|(月度|季度|年度)", _grain),
@@ -187,7 +188,19 @@ def find_cues(cov: Coverage) -> list[Cue]:
                 cov.claim(cue.start, cue.end, cue.kind)
                 cues.append(cue)
                 masked = cov.masked()
+    cues += _ranked_buckets(cov, cues)
     return sorted(cues, key=lambda c: c.start)
+
+
+def _ranked_buckets(cov: Coverage, cues: list[Cue]) -> list[Cue]:
+    """'the weakest 3 months', 'the busiest day': a time bucket named right after a ranking."""
+    found = []
+    for cue in [c for c in cues if c.kind == "rank"]:
+        m = re.match(r"\s*(day|week|month|quarter|year)s?\b", cov.text[cue.end:], re.I)
+        if m and cov.free(cue.end, cue.end + m.end()) and cov.inside(cue.end, cue.end + m.end()):
+            found.append(Cue("grain", cue.end + m.start(1), cue.end + m.end(), w.GRAINS_EN[m.group(1).lower()]))
+            cov.claim(cue.end, cue.end + m.end(), "grain")
+    return found
 
 
 _CACHE: list[tuple[re.Pattern, Callable[[re.Match], Cue]]] = []

@@ -77,7 +77,8 @@ def read_column_dims(r: Reader) -> None:
     for hit in r.unused("column"):
         columns = hit.of("column")
         if columns and all(r.column(t).is_temporal for t in columns):
-            by = r.p.cue_before(hit, ("by",), ("function",)) is not None
+            by = r.p.cue_before(hit, ("by", "rank"), ("function",)) is not None or bool(
+                re.search(r"\b(?:which|what)\s+$", r.p.text[max(0, hit.start - 20): hit.start]))
             if by or r.plan.grain:
                 _date_dim(r, hit, columns)
             else:

@@ -70,6 +70,12 @@ def label_column(table: Table) -> Column:
     return keys[0] if keys else table.columns[0]
 
 
+def label_has_name(table: Table) -> bool:
+    """True when a table's rows have names (a text column called *name* or *title*)."""
+    label = label_column(table)
+    return label.is_text and ("name" in label.name.lower() or "title" in label.name.lower())
+
+
 def term_for(catalog: Catalog, target: str) -> Term | None:
     """The term a learned synonym points at: 'metric', 'table', 'table.column' or 'table.column=value'."""
     name, _, value = target.partition("=")

@@ -207,7 +207,7 @@ def _is_entity(r: Reader, table: str) -> bool:
 def resolve_date(r: Reader) -> None:
     """The date column periods and time buckets apply to: named, the fact's, or the measure's."""
     plan = r.plan
-    if not plan.periods and not plan.grain:
+    if not plan.periods and not plan.grain and not any(m.kind == "per" for m in plan.measures):
         return
     anchors = r.measure_tables() or [t for t in (plan.listing,) if t]
     if plan.date is not None:

@@ -47,7 +47,8 @@ def read_conditions(r: Reader) -> None:
         numeric = [t for t in (hit.of("column") if hit else []) if r.column(t).is_numeric]
         if hit is None or not numeric:
             raise r.fail("The offline engine could not tell which column the number compares")
-        term = r.pick(numeric, r.measure_tables() or [str(numeric[0].table)], hit.text)
+        mentioned = [str(t.table) for h in r.p.hits for t in h.of("table")]
+        term = r.pick(numeric, r.measure_tables() or mentioned or [str(numeric[0].table)], hit.text)
         assert cue.cond is not None
         op, value, percent = cue.cond
         column = r.column(term)
@@ -98,6 +99,11 @@ def read_aggregates(r: Reader) -> None:
         if hit is None or r.role(hit):
             raise r.fail(f"The offline engine could not tell what '{r.p.text[cue.start:cue.end]}' applies to")
         counted = any(c.kind == "count" for c in r.p.cues if cue.end <= c.start < hit.start)
+        if cue.value == "avg" and _per_bucket(r) and _additive(r, hit):
+            term = hit.of("column")[0]
+            r.avg_of = Measure("agg", f"sum_{slug(str(term.column))}", agg="sum", table=term.table, column=term.column)
+            r.give(hit, "measure")
+            continue  # "average spend per day": the average of the daily totals
         measure = _measure_of_agg(r, str(cue.value), hit, counted)
         if measure is None and cue.value == "avg" and _already_average(r, hit):
             measure = Measure("metric", str(hit.of("metric")[0].metric), metric=hit.of("metric")[0].metric)
@@ -110,6 +116,25 @@ def read_aggregates(r: Reader) -> None:
             r.give(hit, "measure")
         else:
             raise r.fail(f"The offline engine could not tell how to take the {cue.value} of '{hit.text}'")
+
+
+def _per_bucket(r: Reader) -> bool:
+    """'per day', 'a month', 'daily' (not 'by day')."""
+    if any(c.kind == "grain" and not r.p.text[c.start:c.end].lower().startswith("by") for c in r.p.cues):
+        return True
+    for hit in r.p.hits:
+        cue = r.p.cue_before(hit, ("by",), ("function",))
+        dated = hit.of("column") and all(r.column(t).is_temporal for t in hit.of("column"))
+        if dated and cue is not None and r.p.text[cue.start:cue.end].strip().lower() in ("per", "each", "every"):
+            return True
+    return False
+
+
+def _additive(r: Reader, hit: Hit) -> bool:
+    """A single amount-like numeric column ('spend', 'cost', 'quantity')."""
+    columns = hit.of("column")
+    return len({(t.table, t.column) for t in columns}) == 1 and r.column(columns[0]).is_numeric and any(
+        a in hit.text.lower() for a in w.ADDITIVE_WORDS)
 
 
 def _already_average(r: Reader, hit: Hit) -> bool:

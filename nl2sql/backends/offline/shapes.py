@@ -17,7 +17,7 @@ import re
 
 import nl2sql.backends.offline.words as w
 from nl2sql.backends.offline.dims import WHICH
-from nl2sql.backends.offline.lexicon import label_column, metric_of, table_of
+from nl2sql.backends.offline.lexicon import label_column, label_has_name, metric_of, table_of
 from nl2sql.backends.offline.match import Hit
 from nl2sql.backends.offline.plan import Filter, Measure, Relation
 from nl2sql.backends.offline.reader import Reader
@@ -78,7 +78,11 @@ def read_listing(r: Reader) -> None:
     if tables and split:
         return  # "customers by region": counted in read_entity_counts
     if tables:
-        r.plan.listing = str(tables[0].of("table")[0].table)
+        listed = table_of(r.catalog, str(tables[0].of("table")[0].table))
+        if not label_has_name(listed):
+            raise r.fail(f"The offline engine lists rows of tables with a name column; '{tables[0].text}' has none "
+                         "(ask for a count or a total instead)")
+        r.plan.listing = listed.name
         r.give(tables[0], "listing")
         _price_order(r, r.plan.listing)
         for hit, terms in [*r.pending_cols, *r.loose_cols]:  # 'cities and their population': shown columns
@@ -208,16 +212,17 @@ def read_share(r: Reader) -> None:
         r.plan.measures.append(Measure("count", table, table=table))
     if not r.plan.measures and r.avg_of is None:
         tables = [h for h in r.p.hits if h.of("table") and r.role(h) in (None, "qualifier")]
-        values = [v for v in r.pending_values if not v[2]]
+        part = _part(r)
         if tables:
             table = str(tables[0].of("table")[0].table)
             r.give(tables[0], "measure")
-        elif values and len({t.table for t in values[-1][1]}) == 1:
-            table = str(values[-1][1][0].table)  # 取消率, "cancellation rate": of the value's table's rows
+        elif part is not None and len({t.table for t in part[1]}) == 1:
+            table = str(part[1][0].table)  # 取消率, "cancellation rate": of the value's table's rows
         else:
             raise r.fail("The offline engine could not tell what the share is of")
         r.plan.measures.append(Measure("count", table, table=table))
-    parts = [v for v in r.pending_values if not v[2]]
+    part = _part(r)
+    parts = [part] if part is not None else []
     if _percent_after_margin(r) and _margin(r):
         return
     if parts:
@@ -231,6 +236,16 @@ def read_share(r: Reader) -> None:
     else:
         raise r.fail("The offline engine could not tell what the share or rate is of (say 'by channel', "
                      "'on mobile', 'cancelled')")
+
+
+def _part(r: Reader) -> tuple[Hit, list, bool] | None:
+    """The value a rate is of: the one right before 'rate' (cancellation rate on mobile), else the last one."""
+    values = [v for v in r.pending_values if not v[2]]
+    for cue in r.p.of("rate"):
+        before = next((v for v in values if v[0].end <= cue.start and r.p.quiet(v[0].end, cue.start)), None)
+        if before is not None:
+            return before
+    return values[-1] if values else None
 
 
 def _rate(r: Reader, part: tuple[Hit, list, bool]) -> None:

@@ -146,10 +146,10 @@ def _order(plan: Plan, query: exp.Select, measures: list, dims: list) -> exp.Sel
         return query.order_by(first, *positions)
     if plan.grain:
         return query.order_by(*positions)
-    if dims:
+    if dims and not any(m.agg in ("min", "max") for m in plan.measures):
         first = exp.Ordered(this=exp.column(ident(measures[0][1])), desc=True, nulls_first=False)
         return query.order_by(first, *positions)
-    return query
+    return query.order_by(*positions) if dims else query  # first/last dates: in the order of the groups
 
 
 def _period_label(plan: Plan) -> exp.Expr:

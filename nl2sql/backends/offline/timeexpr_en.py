@@ -149,6 +149,7 @@ _HOLIDAY = (r"\b(?P<h>black\s+friday|cyber\s+monday|thanksgiving|christmas\s+eve
             r"(?:,?\s+(?P<y>" + YEAR + r")\b)?")
 _TODATE_LETTER = {"y": "year", "q": "quarter", "m": "month", "w": "week"}
 PATTERNS: list[tuple[str, Callable[[re.Match], tuple | None]]] = [
+    (r"\b(?:days?\s+of\s+(?:the\s+)?(?:week|month)|hours?\s+of\s+(?:the\s+)?day|weekdays?)\b", lambda m: ("block",)),
     (_HOLIDAY, _holiday),
     (r"\b(?:the\s+)?(?:" + NUM + r"\s+)?(?P<unit>day|week|month|quarter|year)s?\s+(?:before|prior|earlier)\b"
      r"(?!\s+(?:last|yesterday|that|this|the|\d))",
