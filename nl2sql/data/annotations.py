@@ -131,15 +131,7 @@ def apply_annotations(catalog: Catalog, data: dict[str, Any], path: Path) -> Cat
     catalog.relationships = [r for r in catalog.relationships
                              if r.from_table not in hidden_tables and r.to_table not in hidden_tables]
 
-    for i, rel in enumerate(data.get("relationships") or []):
-        parsed = _parse_relationship(rel, i, path)
-        spelled: list[str] = []
-        for t, c in ((parsed[0], parsed[1]), (parsed[2], parsed[3])):
-            spelled += _require_column(catalog, t, c, f"relationships[{i}]", path)
-        new = Relationship(spelled[0], spelled[1], spelled[2], spelled[3], origin="annotated")
-        catalog.relationships = [r for r in catalog.relationships
-                                 if (r.from_table, r.from_column) != (new.from_table, new.from_column)]
-        catalog.relationships.append(new)
+    _apply_relationships(catalog, data.get("relationships") or [], path)
 
     catalog.metrics = []
     for name, mdata in _mapping(data.get("metrics"), "metrics", path).items():
@@ -165,6 +157,19 @@ def apply_annotations(catalog: Catalog, data: dict[str, Any], path: Path) -> Cat
         _check_query(catalog, str(ex["sql"]), f"examples[{i}]", path)
         catalog.examples.append(Example(str(ex["question"]).strip(), str(ex["sql"]).strip()))
     return catalog
+
+
+def _apply_relationships(catalog: Catalog, relationships: list[Any], path: Path) -> None:
+    """Declared relationships replace inferred ones from the same column; names as the catalog spells them."""
+    for i, rel in enumerate(relationships):
+        parsed = _parse_relationship(rel, i, path)
+        spelled: list[str] = []
+        for t, c in ((parsed[0], parsed[1]), (parsed[2], parsed[3])):
+            spelled += _require_column(catalog, t, c, f"relationships[{i}]", path)
+        new = Relationship(spelled[0], spelled[1], spelled[2], spelled[3], origin="annotated")
+        catalog.relationships = [r for r in catalog.relationships
+                                 if (r.from_table, r.from_column) != (new.from_table, new.from_column)]
+        catalog.relationships.append(new)
 
 
 def _unquote(name: str) -> str:
