@@ -129,10 +129,12 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     # comparisons and growth
     (r"\b(?:compared?\s+(?:to|with)|in\s+comparison\s+(?:to|with)|compare[sd]?|comparing|versus|vs\.?|against"
      r"|relative\s+to)(?!\w)|对比|相比|相较|比较|比一比", _simple("compare")),
-    (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?)\b|同比增长|环比增长|"
+    (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?|(?:going\s+)?(?:up|down))\b"
+     r"|同比增长|环比增长|"
      r"增长率|增长|增速|涨幅|下降|变化", _simple("growth")),
     (r"\b(?:excluding|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides|not\s+(?:from|in|on|via"
-     r"|through))\b|除了|不包括|不含|除外|以外",
+     r"|through))\b|\b(?:not|isn't|aren't|wasn't|weren't)\b(?=\s+(?:a\s+|an\s+|the\s+)?" + MASK + r")"
+     r"|除了|不包括|不含|除外|以外",
      _simple("exclude")),
     # aggregates, counts, shares
     (r"\b(?:" + w.COUNT_EN + r")\b|(?<=" + MASK + r")\s*(?:" + "|".join(w.COUNT_ZH_AFTER) + ")|" +

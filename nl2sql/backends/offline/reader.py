@@ -34,6 +34,7 @@ class Reader:
         self.avg_of: Measure | None = None  # "average revenue": needs a per-grain or per-entity reading
         self.verb: Hit | None = None  # a fact verb ("ordered", "sold")
         self.date_hit: Hit | None = None  # an explicit date column ("launched", "signup date")
+        self.used: set[str] = set()  # cue kinds a reading consumed (checked at the end)
         self.implicit_count: Hit | None = None  # 'customers by region': the table counted with no count word
 
     # -- roles -------------------------------------------------------------------------------

@@ -60,6 +60,20 @@ def finish(r: Reader, follow_up: bool = False) -> None:
     lift_defaults(r)
     resolve_date(r)
     check_joins(r)
+    check_cues(r)
+
+
+def check_cues(r: Reader) -> None:
+    """Cue words that change the meaning must have changed the plan; otherwise they were dropped: refuse."""
+    needed = {"new": "new", "when": "when", "price": "expensive/cheap", "them": "them", "per_order": "per order"}
+    if r.p.has("first", "last"):
+        r.used.add("when")
+    if r.plan.list_order:
+        r.used.add("price")
+    for cue in r.p.cues:
+        if cue.kind in needed and cue.kind not in r.used:
+            raise r.fail(f"The offline engine could not tell how '{r.p.text[cue.start:cue.end]}' changes the "
+                         "question")
 
 
 def resolve_values(r: Reader, anchors: list[str]) -> None:
@@ -219,6 +233,9 @@ def resolve_date(r: Reader) -> None:
     else:
         tables = ([plan.relation.table] if plan.relation else []) + anchors
         plan.date = _fact_date(r, tables)
+    counted = {m.table for m in plan.measures if m.kind == "count"} | {plan.listing}
+    if plan.date[0] in counted and _is_entity(r, plan.date[0]):
+        r.used.add("new")  # "new customers", "new products": the rows created in the period
     for d in plan.dims:
         if d.grain and not d.table:
             d.table, d.column = plan.date

@@ -21,6 +21,7 @@ from nl2sql.backends.offline.parse import Parse
 from nl2sql.backends.offline.plan import Dim, Filter, Plan, Relation
 from nl2sql.backends.offline.reader import Reader
 from nl2sql.backends.offline.readings import (
+    check_cues,
     check_joins,
     check_roles,
     lift_defaults,
@@ -48,6 +49,7 @@ def revise(previous: Plan, p: Parse) -> Plan:
     merged = copy.deepcopy(previous)
     if p.has("them"):
         _them(r, merged)
+        r.used.add("them")
     for step in STEPS:
         step(r)
     changed = _merge(r, merged)
@@ -63,6 +65,7 @@ def revise(previous: Plan, p: Parse) -> Plan:
     if merged.date is None or any(d.grain and not d.table for d in merged.dims):
         resolve_date(r)
     check_joins(r)
+    check_cues(r)
     return merged
 
 

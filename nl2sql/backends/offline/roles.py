@@ -248,17 +248,28 @@ def _event_date(r: Reader, hit: Hit) -> tuple[str, str]:
 
 def read_metrics(r: Reader) -> None:
     """Metric terms become measures; a metric that is also a table ('orders') qualifies when another measure exists."""
-    pure = [h for h in r.unused("metric") if not h.of("table") and not h.verb]
-    if r.p.has("never") and not pure and not r.plan.measures:
+    hits = [h for h in r.unused("metric") if not h.verb]
+    if r.p.has("never") and not r.plan.measures and all(h.of("table") for h in hits):
         return  # "customers who never placed an order": the orders are the related rows
-    dual = [h for h in r.unused("metric") if h.of("table") and not h.verb
-            and r.p.cue_before(h, ("never",), ("function", "all", "only")) is None]
-    for hit in pure:
-        _add_metric(r, hit)
-    for hit in dual:
-        if r.plan.measures or r.avg_of is not None:
+    others = any(not h.of("table") for h in hits)
+    for hit in hits:
+        if hit.of("table") and r.p.cue_before(hit, ("never",), ("function", "all", "only")) is not None:
+            continue
+        if hit.of("table") and (r.plan.measures or r.avg_of is not None or others) and \
+                not _listed_with_a_measure(r, hit):
             continue  # "average discount on mobile orders": the table the filter is on
         _add_metric(r, hit)
+
+
+def _listed_with_a_measure(r: Reader, hit: Hit) -> bool:
+    """'revenue and orders by month', 'orders and revenue', 'revenue, orders and units': in a list of measures."""
+    joins = (",", "and", "&", ", and", "和", "与", "及", "以及", "、")
+    before = r.p.prev_hit(hit.start, ("function",))
+    after = r.p.next_hit(hit.end, ("function",))
+    if before is not None and (r.role(before) == "measure" or before.of("metric")) and \
+            r.p.text[before.end:hit.start].strip().lower() in joins:
+        return True
+    return after is not None and bool(after.of("metric")) and r.p.text[hit.end:after.start].strip().lower() in joins
 
 
 def _add_metric(r: Reader, hit: Hit) -> None:

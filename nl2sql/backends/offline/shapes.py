@@ -286,6 +286,10 @@ def _margin(r: Reader) -> bool:
 
 def read_per(r: Reader) -> None:
     """'average daily revenue', 'average revenue per customer', 'average shipping cost per order', 平均每单."""
+    if r.avg_of is None and r.p.has("per_order") and len(r.plan.measures) == 1 and r.plan.measures[0].kind == "metric":
+        r.avg_of = r.plan.measures.pop()  # 每单销售额: revenue per order
+    if r.p.has("per_order") and any(m.agg == "avg" for m in r.plan.measures):
+        r.used.add("per_order")  # 平均每单的运费: the average over orders
     if r.avg_of is None:
         return
     base = r.avg_of
@@ -320,6 +324,7 @@ def _lines(r: Reader, counted: str, per: str) -> Measure:
 def _per_entity(r: Reader) -> str | None:
     for cue in r.p.of("by", "per_order"):
         if cue.kind == "per_order":
+            r.used.add("per_order")
             terms = r.p.lexicon.cjk.get("订单") or r.p.lexicon.phrases.get(("order",)) or []
             return next((str(t.table) for t in terms if t.kind == "table"), None)
         hit = r.p.next_hit(cue.end)

@@ -11,8 +11,8 @@ FUNCTION_EN = frozenset("""
 a an the of in on at for to from with and or is are was were be been being am what which who whom whose how
 show shows showing me list listing give tell get gets got getting find display please i we our ours us my you your
 do does did done doing have has had having there their theirs it its this that these those as into than then so
-also can could would will should shall may might must let lets see look want need know like s d re ve m ll
-overall currently ever actually exactly roughly about under within among out up right now here whole
+also can could would will should shall may might must let lets see look want need know s d re ve m ll
+overall currently ever actually exactly roughly about under within among right now here whole
 through via using
 take took taken bring brought come came make made place placed generate generated earn earned receive received
 record recorded happen happened go went achieve achieved given give
