@@ -74,3 +74,15 @@ def test_how_many_of_them_keeps_the_rows_with_facts(shop) -> None:  # type: igno
 def test_a_follow_up_that_changes_nothing_is_refused(shop) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RefusalError):
         answer(shop, "revenue by region", "and then?")
+
+
+def test_only_a_value_of_the_breakdown_column_keeps_the_breakdown_and_filters(shop) -> None:  # type: ignore[no-untyped-def]
+    a = answer(shop, "revenue by region in 2025", "now show only Europe")
+    assert column(a, "region") == ["Europe"]
+
+
+def test_compare_in_a_follow_up_keeps_both_periods(shop) -> None:  # type: ignore[no-untyped-def]
+    a = answer(shop, "revenue by category last year", "vs this year")
+    assert sorted(set(column(a, "period"))) == [2024, 2025] and a.result.row_count == 10
+    b = answer(shop, "revenue in Q3 2025", "compare with last year")
+    assert column(b, "period") == ["Q3 2024", "Q3 2025"]

@@ -129,10 +129,10 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     # comparisons and growth
     (r"\b(?:compared?\s+(?:to|with)|in\s+comparison\s+(?:to|with)|compare[sd]?|comparing|versus|vs\.?|against"
      r"|relative\s+to)(?!\w)|对比|相比|相较|比较|比一比", _simple("compare")),
-    (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?|(?:going\s+)?(?:up|down))\b"
+    (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?|(?:going\s+)?(?:up|down)(?!\s+by))\b"
      r"|同比增长|环比增长|"
      r"增长率|增长|增速|涨幅|下降|变化", _simple("growth")),
-    (r"\b(?:excluding|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides|not\s+(?:from|in|on|via"
+    (r"\b(?:excluding|exclude|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides|not\s+(?:from|in|on|via"
      r"|through))\b|\b(?:not|isn't|aren't|wasn't|weren't)\b(?=\s+(?:a\s+|an\s+|the\s+)?" + MASK + r")"
      r"|除了|不包括|不含|除外|以外",
      _simple("exclude")),
@@ -170,7 +170,8 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
     (r"\bnew\b|新增|新", _simple("new")),
     (r"\binstead\b|\bmake\s+(?:that|it)\b|\bswitch\s+to\b|\bchange\s+(?:that|it)\s+to\b|换成|改成|改为|换为",
      _simple("instead")),
-    (r"^\s*(?:and|what\s+about|how\s+about|now|then|same\s+for|but|ok|okay)\b|^\s*那|呢(?=\W*$)|\balso\b",
+    (r"^\s*(?:and|what\s+about|how\s+about|now|then|same\s+for|but|ok|okay)\b|^\s*那|呢(?=\W*$)|\balso\b"
+     r"|\b(?:the\s+)?same(?:\s+(?:but|thing|again|for))?\b",
      _simple("followup")),
     (r"\b(?:of\s+them|among\s+them|them|they|those|these)\b|他们|其中|这些", _simple("them")),
 ]

@@ -35,6 +35,8 @@ class Reader:
         self.verb: Hit | None = None  # a fact verb ("ordered", "sold")
         self.date_hit: Hit | None = None  # an explicit date column ("launched", "signup date")
         self.used: set[str] = set()  # cue kinds a reading consumed (checked at the end)
+        self.split: set[tuple[str, str]] = set()  # a follow-up's new breakdown columns
+        self.fresh: set[int] = set()  # ids of the filters a follow-up set
         self.implicit_count: Hit | None = None  # 'customers by region': the table counted with no count word
 
     # -- roles -------------------------------------------------------------------------------

@@ -18,13 +18,15 @@ import nl2sql.backends.offline.dims as dims
 import nl2sql.backends.offline.roles as roles
 import nl2sql.backends.offline.shapes as shapes
 from nl2sql.backends.offline.parse import Parse
-from nl2sql.backends.offline.plan import Dim, Filter, Plan, Relation
+from nl2sql.backends.offline.plan import Dim, Filter, Period, Plan, Relation
 from nl2sql.backends.offline.reader import Reader
 from nl2sql.backends.offline.readings import (
+    calendar_label,
     check_cues,
     check_joins,
     check_roles,
     lift_defaults,
+    read_time,
     resolve_date,
     resolve_values,
     shift,
@@ -59,7 +61,7 @@ def revise(previous: Plan, p: Parse) -> Plan:
     anchors = r.measure_tables() or [t for t in (merged.listing,) if t]
     resolve_values(r, anchors)
     dims.resolve_dims(r, anchors)
-    _split_lifts_filters(merged)
+    _split_lifts_filters(r, merged)
     check_roles(r)
     lift_defaults(r)
     if merged.date is None or any(d.grain and not d.table for d in merged.dims):
@@ -104,10 +106,12 @@ def _merge_filters(r: Reader, merged: Plan) -> bool:
         chosen: list[object] = [str(t.value) for t in values if (t.table, t.column) == (term.table, term.column)]
         merged.filters = [f for f in merged.filters if (f.table, f.column) != (term.table, term.column)]
         merged.filters.append(Filter(str(term.table), str(term.column), "not in" if negated else "in", chosen))
+        r.fresh.add(id(merged.filters[-1]))
         changed = True
     r.pending_values = []
     for f in r.plan.filters:
         merged.filters = [g for g in merged.filters if (g.table, g.column, g.op) != (f.table, f.column, f.op)] + [f]
+        r.fresh.add(id(f))
         changed = True
     return changed
 
@@ -121,8 +125,10 @@ def _merge_dims(r: Reader, merged: Plan, instead: bool) -> bool:
     r.pending_cols = []
     if not new_dims:
         return False
+    r.split = {(d.table, d.column) for d in new_dims if not d.grain}
     ranked = r.p.has("rank")
-    if instead or (ranked and not all(d.grain for d in new_dims)):
+    about = any(c.kind == "followup" and "about" in r.p.text[c.start:c.end] for c in r.p.cues)
+    if instead or about or (ranked and not all(d.grain for d in new_dims)):
         keep: list[Dim] = []  # 'by month instead', 'which subcategory is the worst': the new breakdown only
     else:
         keep = [d for d in merged.dims if not (d.grain and any(n.grain for n in new_dims))]
@@ -130,30 +136,44 @@ def _merge_dims(r: Reader, merged: Plan, instead: bool) -> bool:
     return True
 
 
-def _split_lifts_filters(merged: Plan) -> None:
-    """'split by status' after 'only completed': the breakdown replaces the filter on that column."""
-    split = {(d.table, d.column) for d in merged.dims if not d.grain}
-    merged.filters = [f for f in merged.filters if f.op not in ("in", "not in") or (f.table, f.column) not in split]
+def _split_lifts_filters(r: Reader, merged: Plan) -> None:
+    """'split by status' after 'only completed': a new breakdown replaces the earlier filter on that column
+    ('only Europe' after 'by region' keeps both: the filter is the follow-up's own)."""
+    merged.filters = [f for f in merged.filters if f.op not in ("in", "not in") or (f.table, f.column) not in r.split
+                      or id(f) in r.fresh]
 
 
 def _merge_time(r: Reader, merged: Plan) -> bool:
+    """A new period replaces the old one; 'and last year?' / 'same period last year' shift it; with 'compare' /
+    'vs' the new period is compared with the old one."""
     ranges = [m for m in r.p.times if m.kind != "shift" and m.period is not None]
     shifts = [m.shift_years for m in r.p.times if m.kind == "shift"]
-    if shifts and not ranges:
+    last_year = len(ranges) == 1 and ranges[0].period is not None and ranges[0].period.label == "last year"
+    if (shifts and not ranges) or (last_year and merged.periods):
         if not merged.periods:
             raise r.fail("'same period last year' needs a period in the previous question to shift")
-        merged.periods = [shift(p, shifts[0]) for p in merged.periods]
+        moved = [shift(p, shifts[0] if shifts else -1) for p in merged.periods]
+        merged.periods = _compared(r, merged, merged.periods[0], moved[0]) if r.p.has("compare") and \
+            len(merged.periods) == 1 else moved
         return True
-    if len(ranges) == 1 and ranges[0].period is not None and ranges[0].period.label == "last year" and merged.periods:
-        merged.periods = [shift(p, -1) for p in merged.periods]  # "and last year?": the same period a year back
+    if len(ranges) == 1 and r.p.has("compare") and len(merged.periods) == 1:
+        found = ranges[0].period
+        assert found is not None
+        fresh = Period(found.start, found.end, calendar_label(Period(found.start, found.end, "")) or found.label)
+        merged.periods = _compared(r, merged, merged.periods[0], fresh)
         return True
     if ranges:
-        from nl2sql.backends.offline.readings import read_time
-
         r.plan = merged
         read_time(r, follow_up=True)
         return True
     return False
+
+
+def _compared(r: Reader, merged: Plan, old: Period, new: Period) -> list[Period]:
+    if merged.grain:
+        raise r.fail("The offline engine compares two periods as totals or by a column, not by a time bucket")
+    old = Period(old.start, old.end, calendar_label(old) or old.label)
+    return sorted([old, new], key=lambda p: p.start)
 
 
 def _merge_rank(r: Reader, merged: Plan) -> bool:

@@ -17,7 +17,7 @@ through via using
 take took taken bring brought come came make made place placed generate generated earn earned receive received
 record recorded happen happened go went achieve achieved given give
 charged charge paid billed incurred hit reach reached
-thing things figure figures info information stats statistics report summary
+thing things figure figures info information stats statistics report summary one
 """.split())
 
 # whole phrases about the data itself: "in the catalog", "in our database" (no table of that name)
@@ -31,7 +31,7 @@ FUNCTION_ZH = (
     "的", "了", "是", "在", "和", "与", "及", "以及", "或", "吗", "呢", "吧", "啊", "呀", "有", "个", "位", "款",
     "家", "种", "笔", "次", "名", "件", "过", "被", "把", "将", "为", "对", "于", "中", "里", "内", "上的", "之",
     "所有的", "整体", "情况", "数据", "一共有", "都", "各自", "目前", "当前", "现在", "一", "这些", "那些", "其中",
-    "来自", "来源于", "带来", "贡献", "产生", "获得", "得到", "实现", "类", "端",
+    "来自", "来源于", "带来", "贡献", "产生", "获得", "得到", "实现", "类", "端", "可以", "能否", "能不能", "能",
 )
 
 # cue words (recognised by cues.py; listed here so messages and tests can name them)
