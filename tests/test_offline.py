@@ -164,3 +164,18 @@ def test_learned_synonyms_reach_the_lexicon(shop) -> None:  # type: ignore[no-un
         OfflineBackend().write_sql(request)
     draft = OfflineBackend(synonyms={"revenue": ["takings"]}).write_sql(request)
     assert draft.reading and draft.reading.startswith("measure revenue")
+
+
+def test_synonyms_learned_mid_session_reach_the_next_question(shop) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    catalog = copy.deepcopy(shop[0])
+    request = SqlRequest(question="takings by region", catalog=catalog, context=build_context("", catalog),
+                         latest_date=AS_OF)
+    from nl2sql.core.errors import RefusalError
+
+    with pytest.raises(RefusalError):
+        OfflineBackend().write_sql(request)
+    next(m for m in catalog.metrics if m.name == "revenue").synonyms.append("takings")  # what `feedback bad` does
+    reading = OfflineBackend().write_sql(request).reading
+    assert reading is not None and reading.startswith("measure revenue")

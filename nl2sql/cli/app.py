@@ -34,9 +34,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("sql", "Run your own SQL through the same guard and sandbox as generated SQL."),
     "schema": ("schema", "Inspect the data: tables, columns, relationships and metrics; `schema init`."),
     "eval": ("evaluate", "Execution accuracy, refusals, cost and latency on a question set."),
+    "feedback": ("learn", "Mark an answer good (a verified example) or bad (with the right SQL or word)."),
+    "examples": ("learn", "The verified examples of a database: list, show, remove, export, import."),
     "history": ("history", "The audit log: recent questions with their SQL, verdict, tokens and cost."),
     "cache": ("history", "The cache of model replies (`cache clear`)."),
     "config": ("history", "Show the effective settings and where each comes from (secrets masked)."),
+    "mcp": ("mcp", "Serve the guarded pipeline to agents and editors over the Model Context Protocol."),
 }
 
 

@@ -48,12 +48,15 @@ def ask_cmd(
                                                    "histogram (overrides the chosen type).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the receipts: where each number of the "
                                           "answer comes from.")] = False,
+    feedback: Annotated[str | None, typer.Option("--feedback", help="good: store this answer as a verified "
+                                                 "example; bad: mark it wrong (for scripts).")] = None,
 ) -> None:
     """Answer a question about your data: SQL, table, a grounded answer and a chart."""
     from nl2sql.core.text import check_question
 
     fmt = check_output_options(fmt, output, as_json)
     check_chart_options(chart, chart_type)
+    check_feedback_option(feedback, sql_only)
     question = check_question(question)
     flags = {"db": db, "schema": schema_file, "schemas_dir": schemas_dir, "backend": backend, "model": model,
              "base_url": base_url, "prompts_dir": prompts_dir, "max_repairs": max_repairs,
@@ -61,6 +64,10 @@ def ask_cmd(
              "max_rows": max_rows, "memory_limit": memory_limit, "as_of": as_of}
     with open_workspace(flags, warm=not sql_only) as workspace:
         answer = workspace.ask(question, instructions=instructions, chart_type=chart_type, sql_only=sql_only)
+        if feedback == "good" and answer.history_id is not None:
+            workspace.feedback_good(answer.history_id)
+        elif feedback == "bad" and answer.history_id is not None:
+            workspace.feedback_bad(answer.history_id)
     warn(workspace.problems)
     if sql_only:
         print_json(answer.to_dict()) if as_json else print(answer.sql)
@@ -83,6 +90,17 @@ def check_output_options(fmt: str | None, output: Path | None, as_json: bool) ->
     if output is not None and not output.parent.exists():
         raise UsageError(f"The folder {output.parent} does not exist.", hint="Create it, or pick another path.")
     return fmt
+
+
+def check_feedback_option(feedback: str | None, sql_only: bool) -> None:
+    """--feedback is good or bad, and needs an answer that ran."""
+    from nl2sql.core.errors import UsageError, did_you_mean
+
+    if feedback is not None and feedback not in ("good", "bad"):
+        raise UsageError(f"Unknown --feedback {feedback!r}.", hint=did_you_mean(feedback, ("good", "bad"))
+                         or "Use --feedback good or --feedback bad.")
+    if feedback is not None and sql_only:
+        raise UsageError("--feedback needs an answer that ran; --sql-only runs nothing.")
 
 
 def check_chart_options(chart: Path | None, chart_type: str | None) -> None:

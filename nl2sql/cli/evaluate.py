@@ -22,8 +22,9 @@ eval_app = sub_app("Execution accuracy on a question set.")
 @eval_app.command("eval")
 @handle_errors
 def eval_cmd(
-    file: Annotated[Path, typer.Argument(help="Questions, one JSON object per line (sql-eval format).")],
     db: Annotated[Path, typer.Option("--db", help="A database file, or a folder of <db>.duckdb files.")],
+    file: Annotated[Path | None, typer.Argument(help="Questions, one JSON object per line (sql-eval format).",
+                                                show_default=False)] = None,
     backends: Annotated[list[str] | None, typer.Option("--backend", help="openai, offline or gold (the gold SQL "
                                                         "itself, to check the harness); repeat to compare.")] = None,
     variants: Annotated[list[str] | None, typer.Option("--variant", help="NAME=PROMPTS_DIR: a prompt variant to "
@@ -39,6 +40,8 @@ def eval_cmd(
     base_url: options.BaseUrl = None,
     schema_file: options.Schema = None,
     schemas_dir: options.SchemasDir = None,
+    from_examples: Annotated[bool, typer.Option("--from-examples", help="Replay the verified examples of --db as "
+                                                "the questions (each example's own SQL is the gold).")] = False,
 ) -> None:
     """Execution accuracy, refusals, cost and latency on a question set; A/B of prompts and backends."""
     from nl2sql.core.errors import UsageError
@@ -46,7 +49,11 @@ def eval_cmd(
     from nl2sql.jobs.evaluate.run import differences, summarize_results
     from nl2sql.jobs.workspace import Workspace
 
-    items = load_questions(file)
+    if (file is None) == (not from_examples):
+        raise UsageError("Pass a question file or --from-examples (not both).",
+                         hint="nl2sql eval questions.jsonl --db DB   or   nl2sql eval --from-examples --db DB")
+    flags = {"model": model, "base_url": base_url, "schema": schema_file, "schemas_dir": schemas_dir}
+    items = load_questions(file) if file is not None else _stored_questions(flags, db)
     items = [i for i in items if not category or i.category == category][:limit]
     if not items:
         raise UsageError("No questions left after --category/--limit.")
@@ -54,7 +61,6 @@ def eval_cmd(
         raise UsageError(f"No such database or folder: {db}.", hint="Pass --db a .duckdb file or a folder of them.")
     if jobs < 1 or jobs > 32:
         raise UsageError("--jobs must be between 1 and 32.")
-    flags = {"model": model, "base_url": base_url, "schema": schema_file, "schemas_dir": schemas_dir}
     workspace = Workspace.open(load(flags))
     configs = _configs(flags, backends or [workspace.settings.backend], variants or [""], items)
     from rich.progress import Progress
@@ -81,6 +87,17 @@ def eval_cmd(
         if not as_json:
             stderr_console().print(f"[red]Accuracy {worst:.1%} is below --fail-under {fail_under:.1%}.[/]")
         raise typer.Exit(1)
+
+
+def _stored_questions(flags: dict[str, Any], db: Path) -> list[EvalItem]:
+    """The verified examples of `db` as a question set, their own SQL as gold."""
+    from nl2sql.jobs.evaluate.questions import EvalItem
+    from nl2sql.jobs.workspace import Workspace
+
+    with Workspace.open(load({**flags, "db": str(db)})) as ws:
+        stored = ws.examples.all() if ws.has_examples else []
+    return [EvalItem(line=e.id, db=None, question=e.question, gold_sql=[e.sql], category="verified example")
+            for e in stored]
 
 
 def _configs(flags: dict[str, Any], backends: list[str], variants: list[str], items: list[EvalItem]) -> list[

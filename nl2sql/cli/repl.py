@@ -30,6 +30,8 @@ COMMANDS = {
     "chart": "/chart [TYPE] [PATH] draw the last result (bar, barh, line, area, scatter, pie, histogram)",
     "export": "/export csv|parquet|json PATH   write the last result's rows",
     "explain": "/explain            where each number of the last answer comes from",
+    "good": "/good               the last answer is right: keep it as a verified example",
+    "bad": "/bad [why]           the last answer is wrong (\"by 'area' I meant region\" teaches a word)",
     "history": "/history            the turns of this chat and their views",
     "undo": "/undo               forget the last turn (and its view)",
     "reset": "/reset              forget every turn",
@@ -208,7 +210,18 @@ class Repl:
         if not sql or sql == turn.sql.strip():
             self.note("The SQL was not changed; nothing was run.", {"command": "edit", "changed": False})
             return
-        self.show_answer(self.chat.run(sql))
+        self.show_answer(self.chat.run(sql, question=turn.question or turn.text))
+
+    def cmd_good(self, rest: str) -> None:
+        """The last answer is right: it becomes a verified example."""
+        example = self.chat.good()
+        self.note(f"Kept as verified example {example.id}.", {"command": "good", "example": example.id})
+
+    def cmd_bad(self, rest: str) -> None:
+        """The last answer is wrong: its examples are trusted less; "I meant" teaches a synonym."""
+        entry, _, synonym = self.chat.bad(rest or None)
+        self.note(f"Marked answer {entry['id']} bad." + (f" Learned: {synonym}." if synonym else ""),
+                  {"command": "bad", "entry": entry["id"], "synonym": synonym})
 
     def cmd_chart(self, rest: str) -> None:
         """Draw the last result: /chart [TYPE] [PATH]."""

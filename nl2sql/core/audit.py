@@ -38,9 +38,15 @@ CREATE TABLE IF NOT EXISTS asks (
     cost_usd REAL DEFAULT 0,
     repairs INTEGER DEFAULT 0,
     timings TEXT,
-    error TEXT
+    error TEXT,
+    reading TEXT,
+    examples TEXT,
+    feedback TEXT,
+    feedback_note TEXT
 )
 """
+# columns added after the first release: an older history file gets them on open
+ADDED_COLUMNS = {"reading": "TEXT", "examples": "TEXT", "feedback": "TEXT", "feedback_note": "TEXT"}
 
 
 def price_for(model: str | None, prices: Mapping[str, Any] | None = None) -> tuple[float, float]:
@@ -73,6 +79,10 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute(SCHEMA)
+            present = {row["name"] for row in con.execute("PRAGMA table_info(asks)")}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in present:
+                    con.execute(f"ALTER TABLE asks ADD COLUMN {name} {kind}")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=10)
@@ -110,3 +120,18 @@ class AuditLog:
                 "round(sum(cost_usd), 6) AS cost_usd FROM asks GROUP BY 1, 2 ORDER BY 1 DESC, 2"
             ).fetchall()
         return [dict(r) for r in rows]
+
+    def entry(self, entry_id: int | None = None, answered: bool = True) -> dict[str, Any] | None:
+        """One entry by id; with no id, the latest question (`answered`: the latest that ran and returned rows)."""
+        with self._connect() as con:
+            if entry_id is None:
+                ran = "AND verdict = 'accepted' AND sql IS NOT NULL AND row_count IS NOT NULL" if answered else ""
+                row = con.execute(f"SELECT * FROM asks WHERE kind = 'ask' {ran} ORDER BY id DESC LIMIT 1").fetchone()
+            else:
+                row = con.execute("SELECT * FROM asks WHERE id = ?", [entry_id]).fetchone()
+        return dict(row) if row else None
+
+    def set_feedback(self, entry_id: int, verdict: str, note: str | None = None) -> None:
+        """Record a person's verdict on an answer ('good' or 'bad', with an optional why)."""
+        with self._connect() as con:
+            con.execute("UPDATE asks SET feedback = ?, feedback_note = ? WHERE id = ?", [verdict, note, entry_id])

@@ -74,6 +74,8 @@ FIELDS: tuple[Field, ...] = (
     Field("home", str, None, ("NL2SQL_HOME",), help="data dir for history, cache and sessions"),
     Field("as_of", str, None, ("NL2SQL_AS_OF",), help="date that 'last week', 'this year' count from "
           "(default: the data's latest date)"),
+    Field("mcp_sampling", bool, False, ("NL2SQL_MCP_SAMPLING",), help="`nl2sql mcp`: ask the client's model "
+          "(MCP sampling) to write SQL and narrate"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 TOML_NAME = "nl2sql.toml"
@@ -106,6 +108,7 @@ class Settings:
     moderation: bool = False
     home: str | None = None
     as_of: str | None = None
+    mcp_sampling: bool = False
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     prices: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict, compare=False)
 

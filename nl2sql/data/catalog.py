@@ -107,10 +107,11 @@ class Metric:
 
 @dataclasses.dataclass
 class Example:
-    """A verified question -> SQL pair."""
+    """A verified question -> SQL pair: from the annotation file, or confirmed by people (with its store id)."""
 
     question: str
     sql: str
+    id: int | None = None
 
 
 @dataclasses.dataclass

@@ -29,7 +29,7 @@ from nl2sql.core.errors import (
 )
 from nl2sql.core.text import check_question
 from nl2sql.core.values import Result, fmt_number, is_numeric_type, json_safe
-from nl2sql.data.catalog import Catalog
+from nl2sql.data.catalog import Catalog, Example
 from nl2sql.data.context import build_context
 from nl2sql.safety.checks import check_result, shape_warnings
 from nl2sql.safety.guard import GuardedSQL, guard, without_cap
@@ -105,6 +105,7 @@ class Answer:
     receipts: list[Receipt] = dataclasses.field(default_factory=list)
     narrated_by: str | None = None  # "model" or "computed"
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
+    history_id: int | None = None  # its entry in the audit log (`nl2sql feedback good ID`)
     reading: str | None = None  # the backend's plan in words, when it states one (offline)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,6 +118,7 @@ class Answer:
             "narration": self.narration, "chart": self.chart.to_dict() if self.chart else None,
             "assumptions": self.assumptions, "warnings": self.warnings, "usage": self.usage.to_dict(),
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "history_id": self.history_id,
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
             "reading": self.reading,
         }
@@ -139,6 +141,7 @@ class AskOptions:
     moderation: bool = False
     prices: dict[str, Any] = dataclasses.field(default_factory=dict)
     chart_type: str | None = None  # --chart-type: draw the chart as this type whatever was chosen
+    examples: list[Example] = dataclasses.field(default_factory=list)  # learned examples that fit this question
 
 
 def estimate_cost(prompt_chars: int, options: AskOptions, model: str | None, max_tokens: int) -> float:
@@ -301,12 +304,16 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
     timings: dict[str, float] = {}
     usage = Usage()
     record: dict[str, Any] = {"question": question[:2000], "backend": backend.name, "model": backend.model}
+    answer: Answer | None = None
     try:
         question = check_question(question)
         if options.moderation and backend.can_moderate and backend.moderate(question):
             raise RefusalError("The question was flagged by the moderation check.", hint="Rephrase the question.")
         t = time.perf_counter()
         context = build_context(question, catalog, options.context_budget, values_allowed=options.privacy != "schema")
+        if options.examples:  # verified examples people confirmed come before the annotation file's
+            context.examples = list({e.question: e for e in [*options.examples, *context.examples]}.values())[:3]
+            record["examples"] = ",".join(str(e.id) for e in context.examples if e.id is not None) or None
         request = SqlRequest(question=question, catalog=catalog, context=context,
                              instructions=options.instructions, conversation=options.conversation,
                              latest_date=options.as_of or catalog.latest_date(), as_of_given=bool(options.as_of))
@@ -324,10 +331,11 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         if result is None:
             record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
-                          result=Result(columns=[], rows=[]), explanation=draft.explanation,
-                          assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
-                          reading=draft.reading)
+            answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql,
+                            result=Result(columns=[], rows=[]), explanation=draft.explanation,
+                            assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
+                            reading=draft.reading)
+            return answer
         record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
@@ -345,10 +353,12 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
         timings["narrate"] = (time.perf_counter() - t) * 1000
         chart = choose_answer_chart(question, draft, result, options, notes) if options.narrate else None
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
-                      narration=narration, chart=chart, explanation=draft.explanation,
-                      assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                      repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes, reading=draft.reading)
+        answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.sql, result=result,
+                        narration=narration, chart=chart, explanation=draft.explanation,
+                        assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
+                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes,
+                        reading=draft.reading)
+        return answer
     except Nl2SqlError as exc:
         record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
                                                          "rejected" if isinstance(exc, UnsafeSQLError | InvalidSQLError)
@@ -358,8 +368,10 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
     finally:
         if audit is not None:
             timings.setdefault("total", (time.perf_counter() - started) * 1000)
-            audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                         cost_usd=usage.cost_usd, timings=timings)
+            entry = audit.record(**record, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                                 cost_usd=usage.cost_usd, timings=timings)
+            if answer is not None:
+                answer.history_id = entry
 
 
 @dataclasses.dataclass

@@ -28,7 +28,10 @@ from nl2sql.jobs.ask import Answer, Pipeline
 from nl2sql.safety.guard import without_cap
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nl2sql.backends.base import Backend
+    from nl2sql.data.catalog import Example
 
 VIEW = re.compile(r"\br(\d+)\b", re.IGNORECASE)
 FULL_TURNS = 3  # the most recent turns go to the model in full; older ones as one line each
@@ -52,6 +55,8 @@ class Turn:
     at: str = ""
     receipts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # for /explain after --resume
     narrated_by: str | None = None
+    history_id: int | None = None  # the answer's entry in the audit log (feedback)
+    question: str | None = None  # for SQL from /edit: the question it answers (so /good stores it under that)
 
     @property
     def view(self) -> str:
@@ -206,11 +211,14 @@ def find_session(home: Path, sid: str | None) -> Session:
 class Chat:
     """A conversation over one database: ask, run SQL, undo, reset; saved after every turn."""
 
-    def __init__(self, session: Session, pipeline: Pipeline, backend: Backend) -> None:
+    def __init__(self, session: Session, pipeline: Pipeline, backend: Backend,
+                 examples_for: Callable[[str], list[Example]] | None = None, learning: Any = None) -> None:
         self.session = session
         self.pipeline = pipeline
         self.catalog = pipeline.catalog
         self.backend = backend
+        self.examples_for = examples_for  # verified examples that fit a question (the example store)
+        self.learning = learning  # confirm(question, sql, history_id) and feedback_bad(history_id, why): /good, /bad
         self.answers: dict[int, Answer] = {}  # this process's full answers (rows), by turn number
 
     @property
@@ -220,20 +228,43 @@ class Chat:
 
     def ask(self, question: str) -> Answer:
         """Answer a question in the context of the conversation; it becomes the next view."""
+        examples = self.examples_for(question) if self.examples_for else []
         answer = self.pipeline.ask(question, _Expanding(self.backend, self.session),
-                                   conversation=self.session.conversation())
+                                   conversation=self.session.conversation(), examples=examples)
         if answer.chart and self.session.turns and _short(question):
             # "by month instead" is no title: the chart says what it shows (revenue by month)
             answer.chart = dataclasses.replace(answer.chart, title=None)
         return self._record("ask", question, answer)
 
-    def run(self, sql: str, label: str | None = None) -> Answer:
-        """Run the user's SQL (it may read r1, r2, …) through the guard and sandbox; it becomes a view."""
+    def run(self, sql: str, label: str | None = None, question: str | None = None) -> Answer:
+        """Run the user's SQL (it may read r1, r2, …) through the guard and sandbox; it becomes a view.
+
+        `question`: the question this SQL answers (a corrected SQL from /edit), for /good.
+        """
         expanded = self.session.expand(sql)
         answer = self.pipeline.ask(label or sql, PinnedSQL(expanded, self.backend, "your SQL"), max_repairs=0)
-        return self._record("sql", sql, answer)
+        return self._record("sql", sql, answer, question)
 
-    def _record(self, kind: str, text: str, answer: Answer) -> Answer:
+    def good(self) -> Any:
+        """/good: the latest answer (or corrected SQL) becomes a verified example of its question."""
+        turn = self._feedback_turn()
+        assert self.learning is not None
+        return self.learning.confirm(turn.question or turn.text, turn.sql, turn.history_id)
+
+    def bad(self, why: str | None) -> Any:
+        """/bad [why]: the latest answer was wrong ("by 'area' I meant region" teaches a synonym)."""
+        turn = self._feedback_turn()
+        assert self.learning is not None
+        return self.learning.feedback_bad(turn.history_id, why=why)
+
+    def _feedback_turn(self) -> Turn:
+        if self.learning is None:
+            raise UsageError("Feedback is not available in this chat.")
+        if self.last is None:
+            raise UsageError("There is no answer yet.", hint="Ask a question first.")
+        return self.last
+
+    def _record(self, kind: str, text: str, answer: Answer, question: str | None = None) -> Answer:
         number = self.session.next_number()
         self.session.turns.append(Turn(
             number=number, kind=kind, text=text, sql=without_cap(answer.sql),
@@ -241,7 +272,8 @@ class Chat:
             truncated=answer.result.truncated, narration=answer.narration,
             chart=answer.chart.to_dict() if answer.chart else None, assumptions=answer.assumptions,
             at=dt.datetime.now().isoformat(timespec="seconds"), receipts=[r.to_dict() for r in answer.receipts],
-            narrated_by=answer.narrated_by))
+            narrated_by=answer.narrated_by, history_id=answer.history_id,
+            question=text if kind == "ask" else question))
         self.answers[number] = answer
         self.session.save()
         return answer

@@ -24,16 +24,19 @@ from nl2sql.core.audit import AuditLog
 from nl2sql.core.config import Settings, load_settings, override
 from nl2sql.data.annotations import find_annotation_file
 from nl2sql.data.build import build_catalog
+from nl2sql.data.examples import ExampleStore, source_key
 from nl2sql.data.sources import DataSource, resolve
 from nl2sql.safety.sandbox import Sandbox, limits_from
 
 if TYPE_CHECKING:
     from nl2sql.backends.base import Backend
-    from nl2sql.data.catalog import Catalog
+    from nl2sql.data.catalog import Catalog, Example
+    from nl2sql.data.examples import StoredExample
     from nl2sql.jobs.ask import Answer, AskOptions, Pipeline, SqlRun
     from nl2sql.jobs.chat import Chat, Session
     from nl2sql.jobs.evaluate.questions import EvalItem
     from nl2sql.jobs.evaluate.run import EvalConfig, ItemResult
+    from nl2sql.jobs.learn import Imported
     from nl2sql.jobs.report.config import ReportConfig
     from nl2sql.jobs.report.pin import Pinned
     from nl2sql.jobs.report.run import Report
@@ -84,9 +87,25 @@ class Workspace:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        """The catalog of the source with its annotations (profiles cached in the data dir)."""
+        """The catalog of the source with its annotations and learned synonyms (profiles cached in the data dir)."""
         annotation = find_annotation_file(self.source.name, self.settings.schema, self.settings.schemas_dir)
-        return build_catalog(self.source, annotation, self.settings.home_dir, problems=self.problems)
+        catalog = build_catalog(self.source, annotation, self.settings.home_dir, problems=self.problems)
+        if self.has_examples:
+            from nl2sql.jobs.learn import apply_synonyms
+
+            self.problems += apply_synonyms(catalog, self.examples.synonyms())
+        return catalog
+
+    @property
+    def has_examples(self) -> bool:
+        """True when the data dir holds an example store (nothing is created just to look)."""
+        return (self.settings.home_dir / "examples.sqlite").is_file()
+
+    @functools.cached_property
+    def examples(self) -> ExampleStore:
+        """The verified examples and learned synonyms of this data source."""
+        return ExampleStore(self.settings.home_dir / "examples.sqlite", source_key(self.source.kind,
+                                                                                  str(self.source.path)))
 
     @property
     def sandbox(self) -> Sandbox:
@@ -133,8 +152,21 @@ class Workspace:
         from nl2sql.jobs.ask import ask
 
         question = check_question(question)
+        examples = self.learned_examples(question)
         return ask(question, catalog=self.catalog, backend=self.backend, sandbox=None if sql_only else self.sandbox,
-                   options=self.options(instructions=instructions, chart_type=chart_type), audit=self.audit)
+                   options=self.options(instructions=instructions, chart_type=chart_type, examples=examples),
+                   audit=self.audit)
+
+    def learned_examples(self, question: str) -> list[Example]:
+        """Verified examples that fit `question` (guarded against today's schema; notes for dropped ones)."""
+        if not self.has_examples or self.backend.name == "offline":
+            return []
+        from nl2sql.jobs.learn import examples_for
+
+        examples, notes = examples_for(question, self.examples, self.catalog, self.settings.privacy,
+                                       self.settings.max_rows)
+        self.problems += notes
+        return examples
 
     def sql(self, text: str, *, check: bool = False) -> SqlRun:
         """Run your own SQL through the same guard and sandbox (`check`: guard only)."""
@@ -148,7 +180,7 @@ class Workspace:
 
         if session is None:
             session = new_session(self.settings.home_dir, self.settings.db, self.backend.name)
-        chat = Chat(session, self.pipeline(), self.backend)
+        chat = Chat(session, self.pipeline(), self.backend, examples_for=self.learned_examples, learning=self)
         chat.replay()
         return chat
 
@@ -175,6 +207,55 @@ class Workspace:
         cfg = config if not isinstance(config, str | Path) else load_config(config)
         self.new_backend()  # a misconfigured backend is a config error before any section runs
         return cfg, resolve_as_of(as_of or cfg.as_of, self.catalog)
+
+    # -- learning: feedback and the example store ------------------------------------------------------
+
+    def feedback_good(self, entry_id: int | None = None) -> StoredExample:
+        """Confirm an answer (default: the latest): it becomes a verified example if its SQL runs now."""
+        from nl2sql.jobs.learn import feedback_good
+
+        return feedback_good(self.examples, self.audit, self.catalog, self.sandbox, self.settings.max_rows, entry_id)
+
+    def confirm(self, question: str, sql: str, history_id: int | None = None) -> StoredExample:
+        """Store `sql` as the verified answer to `question` (it must pass the guard and run now)."""
+        from nl2sql.jobs.learn import confirm
+
+        example = confirm(self.examples, self.catalog, self.sandbox, question, sql, "feedback",
+                          self.settings.max_rows, history_id=history_id)
+        if history_id is not None:
+            self.audit.set_feedback(history_id, "good")
+        return example
+
+    def feedback_bad(self, entry_id: int | None = None, why: str | None = None,
+                     corrected_sql: str | None = None) -> tuple[dict[str, Any], StoredExample | None, str | None]:
+        """Reject an answer: its examples are trusted less, a corrected SQL is stored, a "meant" teaches a synonym."""
+        from nl2sql.jobs.learn import apply_synonyms, feedback_bad
+
+        done = feedback_bad(self.examples, self.audit, self.catalog, self.sandbox, self.settings.max_rows, entry_id,
+                            why=why, corrected_sql=corrected_sql)
+        if done[2]:  # the word counts from the next question on, in this conversation too
+            phrase, target = done[2].split(" -> ", 1)
+            apply_synonyms(self.catalog, {phrase: target})
+            vars(self.catalog).pop("_offline_lexicon", None)  # the offline engine's word list is rebuilt
+        return done
+
+    def import_examples(self, path: Path) -> Imported:
+        """Add question/SQL pairs from a file; each must pass the guard and run."""
+        from nl2sql.jobs.learn import import_examples
+
+        return import_examples(self.examples, self.catalog, self.sandbox, path, self.settings.max_rows)
+
+    def export_examples(self, to: Path | None = None) -> str:
+        """The examples as annotation YAML; written into `to` (keeping its other keys) when given."""
+        from nl2sql.core.files import write_atomic
+        from nl2sql.data.annotations import load_annotations
+        from nl2sql.jobs.learn import export_yaml
+
+        text = export_yaml(self.examples.all() if self.has_examples else [],
+                           load_annotations(to) if to is not None and to.is_file() else None)
+        if to is not None:
+            write_atomic(to, text)
+        return text
 
     def eval(self, items: list[EvalItem] | str | Path, db: Path, *, configs: list[EvalConfig] | None = None,
              jobs: int = 1, progress: Callable[[ItemResult], None] | None = None) -> dict[str, list[ItemResult]]:

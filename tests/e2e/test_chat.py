@@ -90,7 +90,7 @@ def test_every_slash_command(tmp_path: Path) -> None:
         "/explain", "/history", "/undo", "/history", "/reset", "/history", "/quit",
         env={"EDITOR": str(editor)})
     by = iter(out)
-    assert len(next(by)["commands"]) == 11  # /help
+    assert len(next(by)["commands"]) == 13  # /help
     assert next(by)["error"]["message"] == "There is no result yet."  # /sql before any turn
     assert next(by)["error"]["message"] == "There is nothing to undo."
     r1 = next(by)

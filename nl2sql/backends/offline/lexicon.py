@@ -164,9 +164,19 @@ def _add_derived(b: _Builder, table: Table) -> None:
                         b.add(phrase, Term("column", table=table.name, column=label.name))
 
 
+def _fingerprint(catalog: Catalog) -> int:
+    """Changes when a name or synonym is added to the catalog (learned synonyms arrive mid-session)."""
+    parts: list[object] = [(m.name, tuple(m.synonyms)) for m in catalog.metrics]
+    for t in catalog.tables:
+        parts.append((t.name, tuple(t.synonyms)))
+        parts += [(c.name, tuple(c.synonyms), tuple(c.values),
+                   tuple((k, tuple(v)) for k, v in c.value_synonyms.items())) for c in t.columns]
+    return hash(tuple(parts))
+
+
 def build_lexicon(catalog: Catalog, synonyms: Mapping[str, Iterable[str]] | None = None) -> Lexicon:
     """The lexicon of a catalog (cached on it), with extra synonyms: target -> phrases (see term_for)."""
-    extra = tuple(sorted((k, tuple(v)) for k, v in (synonyms or {}).items()))
+    extra = (_fingerprint(catalog), tuple(sorted((k, tuple(v)) for k, v in (synonyms or {}).items())))
     cache: dict[tuple, Lexicon] = catalog.__dict__.setdefault("_offline_lexicons", {})
     if extra in cache:
         return cache[extra]
@@ -176,7 +186,7 @@ def build_lexicon(catalog: Catalog, synonyms: Mapping[str, Iterable[str]] | None
             b.add(n, Term("metric", metric=metric.name))
     for table in catalog.tables:
         _add_table(b, table)
-    for target, phrases in extra:
+    for target, phrases in extra[1]:
         term = term_for(catalog, target)
         if term is not None:
             for phrase in phrases:

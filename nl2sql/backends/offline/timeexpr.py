@@ -259,11 +259,12 @@ def find_time(text: str, as_of: date) -> list[TimeMatch]:
     floor = 0
     for it in joined:
         if it.spec and it.spec[0] == "before":
+            spec = it.spec
             previous = next((m.period for m in reversed(matches) if m.period is not None), None)
-            if previous is None and it.spec[1] == "year":  # 'and the year before?': a shift of another question's
-                it = _Item(it.start, it.end, spec=("shift", -it.spec[2]))
+            if previous is None and spec[1] == "year":  # 'and the year before?': a shift of another question's
+                it = _Item(it.start, it.end, spec=("shift", -spec[2]))
             else:
-                it = _Item(it.start, it.end, period=before(previous, *it.spec[1:]) if previous else None)
+                it = _Item(it.start, it.end, period=before(previous, *spec[1:]) if previous else None)
         if it.spec and it.spec[0] == "shift":
             matches.append(TimeMatch((it.start, it.end), None, "shift", it.spec[1], text[it.start:it.end]))
             floor = it.end
