@@ -179,3 +179,13 @@ def test_synonyms_learned_mid_session_reach_the_next_question(shop) -> None:  # 
     next(m for m in catalog.metrics if m.name == "revenue").synonyms.append("takings")  # what `feedback bad` does
     reading = OfflineBackend().write_sql(request).reading
     assert reading is not None and reading.startswith("measure revenue")
+
+
+@pytest.mark.parametrize(("question", "columns", "n"), [
+    ("每个类别有多少个产品", ["category", "products"], 5),        # each X has how many Y: Y counted by X
+    ("哪个国家的客户最多", ["country", "customers"], 1),          # the most customers, counted after the noun
+    ("企业客户和个人客户的销售额对比", ["segment", "revenue"], 2),  # two values compared
+])
+def test_chinese_word_order(shop, question: str, columns: list[str], n: int) -> None:  # type: ignore[no-untyped-def]
+    a = answer(shop, question)
+    assert [c for c, _ in a.result.columns] == columns and a.result.row_count == n

@@ -128,9 +128,9 @@ PATTERNS: list[tuple[str, Callable[[re.Match], Cue]]] = [
      r"|and\s+(?:above|up|over|more|below|under|less)|plus|\+)", _cond),
     # comparisons and growth
     (r"\b(?:compared?\s+(?:to|with)|in\s+comparison\s+(?:to|with)|compare[sd]?|comparing|versus|vs\.?|against"
-     r"|relative\s+to)(?!\w)|对比|相比|相较|比较|比一比", _simple("compare")),
+     r"|relative\s+to)(?!\w)|对比|相比|相较|比较|比一比|(?<!占)比(?!例|重|率)", _simple("compare")),
     (r"\b(?:growth|grow(?:n|ing)?|grew|increase[sd]?|decrease[sd]?|decline[sd]?|change[sd]?|(?:going\s+)?(?:up|down)(?!\s+by))\b"
-     r"|同比增长|环比增长|"
+     r"|(?:增长|增加|下降|减少|变化)了?多少|同比增长|环比增长|"
      r"增长率|增长|增速|涨幅|下降|变化", _simple("growth")),
     (r"\b(?:excluding|exclude|except(?:\s+for)?|other\s+than|not\s+including|apart\s+from|besides|not\s+(?:from|in|on|via"
      r"|through))\b|\b(?:not|isn't|aren't|wasn't|weren't)\b(?=\s+(?:a\s+|an\s+|the\s+)?" + MASK + r")"

@@ -32,12 +32,25 @@ def read_values(r: Reader) -> None:
         left = [v for v in r.pending_values if v[0].end <= cue.start]
         right = [v for v in r.pending_values if v[0].start >= cue.end]
         if not left or not right:
+            left, right = _joined_values(r)  # 企业客户和个人客户的销售额对比, "compare Europe and Asia"
+        if not left or not right:
             continue
         cols_b = {(t.table, t.column) for t in right[0][1]}
         shared = [t for t in left[-1][1] if (t.table, t.column) in cols_b]
         if shared:
             r.compared.append((left[-1][0], shared))
             r.p.cues.remove(cue)  # the comparison is of values, not of periods
+
+
+def _joined_values(r: Reader) -> tuple[list, list]:
+    """Two values of one column joined by 'and' / 和 / 与 (with only their own terms around them)."""
+    values = r.pending_values
+    for a, b in zip(values, values[1:], strict=False):
+        between = r.p.text[a[0].end:b[0].start]
+        if re.fullmatch(r"\s*(?:\w+\s+)?(?:and|&|和|与|跟|及)\s*", between) or re.fullmatch(
+                r"[^\s\w]*[\u4e00-\u9fff]{0,4}(?:和|与|跟)", between):
+            return [a], [b]
+    return [], []
 
 
 def read_conditions(r: Reader) -> None:
@@ -174,7 +187,8 @@ def _counted(r: Reader, hit: Hit, start: int = 0) -> Measure:
 def _count_target(r: Reader, cue_start: int, cue_end: int, after: bool) -> Hit | None:
     if after:
         hit = r.p.prev_hit(cue_start, ("function",))
-        if hit is not None and hit.kinds & {"table", "column", "metric"} and not hit.verb:
+        split = hit is not None and r.p.cue_before(hit, ("by",), ("function",)) is not None  # 每个类别有多少个产品
+        if hit is not None and hit.kinds & {"table", "column", "metric"} and not hit.verb and not split:
             return hit
     for hit in r.p.hits:
         if hit.start < cue_end:

@@ -188,8 +188,12 @@ def _most_of(r: Reader, counted: Hit) -> bool:
     """'the most customers', 最多的客户: a count ranked by 'most', 'fewest' right before what is counted."""
     cue = next((c for c in reversed(r.p.of("rank")) if c.end <= counted.start), None)
     words = r.p.text[cue.start:cue.end] if cue is not None else ""
-    return cue is not None and bool(re.search(r"most|fewest|least|最多|最少", words)) and r.p.quiet(
-        cue.end, counted.start, ("function", "rank"))
+    if cue is not None and re.search(r"most|fewest|least|最多|最少", words) and r.p.quiet(
+            cue.end, counted.start, ("function", "rank")):
+        return True
+    after = next((c for c in r.p.of("rank") if c.start >= counted.end), None)  # 哪个国家的客户最多
+    return after is not None and bool(re.match(r"最多|最少", r.p.text[after.start:after.end])) and r.p.quiet(
+        counted.end, after.start)
 
 
 def _single(r: Reader) -> bool:
