@@ -7,6 +7,7 @@ and what it counts ("how many customers", 客户有多少), first/last and the e
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import nl2sql.backends.offline.words as w
@@ -45,7 +46,7 @@ def read_values(r: Reader) -> None:
 def _joined_values(r: Reader) -> tuple[list, list]:
     """Two values of one column joined by 'and' / 和 / 与 (with only their own terms around them)."""
     values = r.pending_values
-    for a, b in zip(values, values[1:], strict=False):
+    for a, b in itertools.pairwise(values):
         between = r.p.text[a[0].end:b[0].start]
         if re.fullmatch(r"\s*(?:\w+\s+)?(?:and|&|和|与|跟|及)\s*", between) or re.fullmatch(
                 r"[^\s\w]*[\u4e00-\u9fff]{0,4}(?:和|与|跟)", between):
