@@ -189,3 +189,12 @@ def test_synonyms_learned_mid_session_reach_the_next_question(shop) -> None:  # 
 def test_chinese_word_order(shop, question: str, columns: list[str], n: int) -> None:  # type: ignore[no-untyped-def]
     a = answer(shop, question)
     assert [c for c, _ in a.result.columns] == columns and a.result.row_count == n
+
+
+def test_negated_relations_and_ratios_of_measures(shop) -> None:  # type: ignore[no-untyped-def]
+    unsold = answer(shop, "products not sold in December 2025")
+    assert sorted(r[0] for r in unsold.result.rows) == sorted(r[0] for r in rows(
+        shop, "SELECT product_name FROM products p WHERE NOT EXISTS (SELECT 1 FROM order_items oi JOIN orders o USING "
+              "(order_id) WHERE oi.product_id = p.product_id AND o.order_date >= DATE '2025-12-01')"))
+    per_unit = answer(shop, "revenue per unit by category")
+    assert [n for n, _ in per_unit.result.columns] == ["category", "revenue_per_units"]

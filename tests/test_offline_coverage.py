@@ -108,3 +108,14 @@ def test_refusals_name_the_word_and_the_nearest_known_terms(lexicon, question: s
 def test_questions_it_cannot_read_with_confidence_are_refused(lexicon, question: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RefusalError):
         plan_question(question, lexicon, AS_OF)
+
+
+@pytest.mark.parametrize("question", [
+    "revenue excluding the top customer",   # 'excluding' with nothing it can exclude
+    "revenue from new customers in 2025",   # 'new' that no reading uses
+    "customers and their revenue",          # a breakdown the engine did not read
+    "when did revenue peak",                # 'when' without first/last
+])
+def test_a_word_that_would_change_the_answer_is_never_dropped(lexicon, question: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RefusalError):
+        plan_question(question, lexicon, AS_OF)

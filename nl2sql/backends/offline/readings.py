@@ -10,11 +10,13 @@ the question is refused with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import nl2sql.backends.offline.dims as dims
 import nl2sql.backends.offline.roles as roles
 import nl2sql.backends.offline.shapes as shapes
 from nl2sql.backends.offline.lexicon import metric_of, table_of
+from nl2sql.backends.offline.match import Hit
 from nl2sql.backends.offline.parse import Parse
 from nl2sql.backends.offline.plan import Dim, Filter, Period, Plan
 from nl2sql.backends.offline.reader import Reader
@@ -65,7 +67,13 @@ def finish(r: Reader, follow_up: bool = False) -> None:
 
 def check_cues(r: Reader) -> None:
     """Cue words that change the meaning must have changed the plan; otherwise they were dropped: refuse."""
-    needed = {"new": "new", "when": "when", "price": "expensive/cheap", "them": "them", "per_order": "per order"}
+    needed = {"new": "new", "when": "when", "price": "expensive/cheap", "them": "them", "per_order": "per order",
+              "exclude": "excluding", "never": "never"}
+    if any(f.op == "not in" for f in r.plan.filters):
+        r.used.add("exclude")
+        r.used.add("never")
+    if r.plan.relation is not None and r.plan.relation.negate:
+        r.used.update(("never", "exclude"))
     if r.p.has("first", "last"):
         r.used.add("when")
     if r.plan.list_order:
@@ -180,10 +188,21 @@ def check_roles(r: Reader) -> None:
         metrics = [str(t.metric) for t in hit.of("metric")]
         # a table the measure's rows belong to: "the average discount on orders", "revenue from customers"
         owners = {x.to_table for x in r.catalog.relationships if x.from_table in r.measure_tables()}
+        if not _linked(r, hit):
+            owners = set()  # "customers and their revenue" asks for a breakdown the engine did not read
         if tables & (used | owners) or (any(m.metric in metrics for m in r.plan.measures) and not hit.of("column")):
             r.give(hit, "qualifier")  # "revenue from customers in Europe", "orders" under "average discount on orders"
             continue
         raise r.fail(f"The offline engine could not tell what role '{hit.text}' plays in the question")
+
+
+def _linked(r: Reader, hit: Hit) -> bool:
+    """A table named through a preposition ('revenue from customers', 'discount on orders') or 的 (客户的)."""
+    before = re.search(r"(\w+)\s*$", r.p.text[:hit.start])
+    linking = ("from", "of", "on", "for", "in", "among", "across", "by", "through", "to")
+    if before and before.group(1).lower() in linking:
+        return True
+    return r.p.text[hit.end:hit.end + 1] == "的"
 
 
 def lift_defaults(r: Reader) -> None:

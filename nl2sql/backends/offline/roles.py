@@ -289,7 +289,9 @@ def _listed_with_a_measure(r: Reader, hit: Hit) -> bool:
 
 def _add_metric(r: Reader, hit: Hit) -> None:
     name = str(hit.of("metric")[0].metric)
-    if r.p.cue_before(hit, ("all",), ("function", "only")) is not None and metric_of(r.catalog, name).filter:
+    cue = r.p.cue_before(hit, ("all",), ("function", "only"))
+    if cue is not None and r.p.text[cue.start:cue.end].strip().lower() in ("all", "全部", "所有") and \
+            metric_of(r.catalog, name).filter:
         r.plan.lifted.append(name)  # "all orders": without the metric's default filter
     if all(m.metric != name for m in r.plan.measures):
         r.plan.measures.append(Measure("metric", name, metric=name))

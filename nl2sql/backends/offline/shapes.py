@@ -25,7 +25,9 @@ from nl2sql.backends.offline.reader import Reader
 
 def read_relation(r: Reader) -> None:
     """Fact verbs ('ordered', 'sold', 购买) and 'never': the entity's rows with (or without) facts."""
-    never = next(iter(r.p.of("never")), None)
+    never = next(iter(r.p.of("never")), None) or next(
+        (c for c in r.p.of("exclude") if any(h.verb and h.start >= c.end and r.p.quiet(c.end, h.start)
+                                             for h in r.p.hits)), None)  # "products not sold in 2025"
     tables = [h for h in r.p.hits if (h.of("table") or (_event(r, h) and never is not None))
               and r.role(h) in (None, "qualifier", "dimension", "relation", "date")]
     if never is not None:
@@ -290,6 +292,7 @@ def _margin(r: Reader) -> bool:
 
 def read_per(r: Reader) -> None:
     """'average daily revenue', 'average revenue per customer', 'average shipping cost per order', 平均每单."""
+    _per_metric(r)
     if r.avg_of is None and r.p.has("per_order") and len(r.plan.measures) == 1 and r.plan.measures[0].kind == "metric":
         r.avg_of = r.plan.measures.pop()  # 每单销售额: revenue per order
     if r.p.has("per_order") and any(m.agg == "avg" for m in r.plan.measures):
@@ -314,6 +317,19 @@ def read_per(r: Reader) -> None:
                                        grain=grain))
     else:
         raise r.fail(f"'average {base.label}' needs a 'per': per day, per month, per order, per customer")
+
+
+def _per_metric(r: Reader) -> None:
+    """'revenue per unit', 'spend per order': one measure divided by another."""
+    for cue in r.p.of("by"):
+        hit = r.p.next_hit(cue.end)
+        if r.p.text[cue.start:cue.end].strip().lower() != "per" or hit is None or not hit.of("metric"):
+            continue
+        name = hit.of("metric")[0].metric
+        over = next((m for m in r.plan.measures if m.metric == name), None)
+        base = next((m for m in r.plan.measures if m is not over), None)
+        if over is not None and base is not None and len(r.plan.measures) == 2:
+            r.plan.measures = [Measure("ratio", f"{base.label}_per_{over.label}", base=base, over=over)]
 
 
 def _lines(r: Reader, counted: str, per: str) -> Measure:
