@@ -113,6 +113,11 @@ def read_aggregates(r: Reader) -> None:
         if hit is None or r.role(hit):
             raise r.fail(f"The offline engine could not tell what '{r.p.text[cue.start:cue.end]}' applies to")
         counted = any(c.kind == "count" for c in r.p.cues if cue.end <= c.start < hit.start)
+        if cue.value == "avg" and _per_bucket(r) and hit.kinds == {"table"} and not counted:
+            table = str(hit.of("table")[0].table)
+            r.avg_of = Measure("count", table, table=table)  # "average daily tickets"
+            r.give(hit, "measure")
+            continue
         if cue.value == "avg" and _per_bucket(r) and _additive(r, hit):
             term = hit.of("column")[0]
             r.avg_of = Measure("agg", f"sum_{slug(str(term.column))}", agg="sum", table=term.table, column=term.column)

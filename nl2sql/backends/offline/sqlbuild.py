@@ -198,10 +198,11 @@ def _per_query(q: _Query) -> exp.Select:
     inner.set("order", None)
     dims = _dim_exprs(plan)
     names = [name for _, name, _ in dims]
-    outer = exp.select(*[exp.column(n) for n in names], alias(exp.Avg(this=exp.column(m.base.label)), m.label))
+    outer = exp.select(*[exp.column(ident(n)) for n in names],
+                       alias(exp.Avg(this=exp.column(ident(m.base.label))), m.label))
     outer = outer.from_(inner.subquery("totals"))
     if names:
-        outer = outer.group_by(*[exp.column(n) for n in names]).order_by(*[exp.column(n) for n in names])
+        outer = outer.group_by(*[exp.column(ident(n)) for n in names]).order_by(*[exp.column(ident(n)) for n in names])
     return outer
 
 

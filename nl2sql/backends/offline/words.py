@@ -62,7 +62,7 @@ NEGATIVE_WORDS = ("return", "cancel", "refund", "churn", "cost", "spend", "disco
                   "defect", "delay", "expense", "loss", "退货", "取消", "成本", "费用", "折扣", "运费")
 # amount-like numeric columns that read as a sum with no aggregate word ("spend by channel")
 ADDITIVE_WORDS = ("spend", "spent", "cost", "amount", "revenue", "sales", "quantity", "qty", "units", "total",
-                  "fee", "charge", "hours", "minutes", "profit", "income", "value", "花费", "金额", "成本", "数量")
+                  "fee", "charge", "profit", "income", "value", "花费", "金额", "成本", "数量")
 
 # verbs that point at the fact table ("customers who ordered", "products sold this week")
 FACT_VERBS_EN = {"order": "order", "ordered": "order", "ordering": "order", "purchase": "purchase",
