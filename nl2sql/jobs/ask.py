@@ -109,6 +109,7 @@ class Answer:
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
     row_cap: int | None = None  # the guard capped the rows at this many (`sql` is shown as written, without it)
     history_id: int | None = None  # its entry in the audit log (`nl2sql feedback good ID`)
+    reading: str | None = None  # the backend's plan in words, when it states one (offline)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -122,7 +123,7 @@ class Answer:
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "history_id": self.history_id,
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
-            "row_cap": self.row_cap,
+            "row_cap": self.row_cap, "reading": self.reading,
         }
 
 
@@ -171,7 +172,7 @@ def repair_error(message: str) -> str:
 
 def write_guarded_sql(
     question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
-    options: AskOptions, usage: Usage,
+    options: AskOptions, usage: Usage, record: dict[str, Any] | None = None,
 ) -> tuple[SqlDraft, GuardedSQL, Result | None, int]:
     """The repair loop: write SQL, guard it, run it; on an error ask again, up to max_repairs.
 
@@ -182,6 +183,8 @@ def write_guarded_sql(
     while True:
         draft = backend.write_sql(request)
         usage.add(draft.usage)
+        if record is not None and draft.sql:
+            record["sql"] = draft.sql  # kept in the history even when the SQL then fails
         if draft.refusal:
             raise refusal(draft.refusal)
         try:
@@ -331,7 +334,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                                    f"(${options.budget_usd:.4f}).", hint="Raise --budget or use a cheaper --model.")
         t = time.perf_counter()
         draft, guarded, result, repairs = write_guarded_sql(question, catalog, backend, sandbox, request,
-                                                            options, usage)
+                                                            options, usage, record)
         timings["sql_and_execute"] = (time.perf_counter() - t) * 1000
         if result is None:
             record.update(sql=guarded.as_written, verdict="accepted", repairs=repairs)
@@ -339,7 +342,7 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
             answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
                             result=Result(columns=[], rows=[]), explanation=draft.explanation,
                             assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
-                            row_cap=options.max_rows if guarded.limit else None)
+                            row_cap=options.max_rows if guarded.limit else None, reading=draft.reading)
             return answer
         record.update(sql=guarded.as_written, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
@@ -363,7 +366,8 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                         result=result, row_cap=options.max_rows if guarded.limit else None,
                         narration=narration, chart=chart, explanation=draft.explanation,
                         assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
+                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes,
+                        reading=draft.reading)
         return answer
     except Nl2SqlError as exc:
         record.update(verdict=record.get("verdict") or ("refused" if isinstance(exc, RefusalError) else
