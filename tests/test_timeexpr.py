@@ -34,6 +34,10 @@ Conventions (as_of is "today"; every range is half-open [start, end)):
 | week of DATE                                 | the Monday-Sunday week containing DATE                            |
 | same period last year, a year earlier, YoY,  | kind "shift", shift_years = -1 (前年同期, two years ago: -2)        |
 | 去年同期, 同比                                 |                                                                   |
+| the week / month / N days before, 环比,        | the unit(s) just before the period matched before it; "previous   |
+| the previous / prior period                  | period": same length (whole months stay whole); else nothing      |
+| Black Friday, Christmas (Day/Eve), Cyber      | that day; with no year, the most recent one on or before as_of    |
+| Monday, New Year's Eve, 黑五, 圣诞节, 双十一  |                                                                   |
 | 6/9/2025, Feb 30, week 54, 3月底, 本月初       | nothing (ambiguous or not a real period: never guessed)           |
 | may, march, Jan ... (not June, December ...) | a month only after a time word ("in may") or next to a day/year;  |
 |                                              | a month name before a capitalised word is a name (March Madness)  |
@@ -133,11 +137,12 @@ def test_results_are_frozen_values() -> None:
 def test_standard_library_only() -> None:
     """The recognizer must stay cheap to import: nothing but the standard library and its own modules."""
     folder = Path(timeexpr.__file__).parent
-    for name in ("timeexpr.py", "timeexpr_en.py", "timeexpr_zh.py"):
+    for name in ("timeexpr.py", "timeexpr_cal.py", "timeexpr_en.py", "timeexpr_zh.py"):
         tree = ast.parse((folder / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level:
-                assert all(a.name.startswith("timeexpr_") for a in node.names), name
+                assert (node.module or "").startswith("timeexpr_") or all(
+                    a.name.startswith("timeexpr_") for a in node.names), name
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name).split(".")[0]
                 assert top in {"__future__", "re", "collections", "dataclasses", "datetime", "functools"}, (name, top)

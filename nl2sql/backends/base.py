@@ -67,6 +67,7 @@ class SqlDraft:
     usage: Usage = dataclasses.field(default_factory=Usage)
     malformed: str | None = None  # why the reply could not be used, when it could not
     chart: Any = None  # the model's chart spec, untrusted: validated against the result's columns
+    reading: str | None = None  # the plan in words (measure, filters, period, grain, order, limit), when known
 
 
 @dataclasses.dataclass

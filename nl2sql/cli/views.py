@@ -237,7 +237,9 @@ def receipts_view(answer: Answer) -> Any:
     by = {"model": "the model (every number checked against the result)",
           "computed": "nl2sql, computed from the rows"}.get(answer.narrated_by or "", "nobody")
     parts.append(Text.assemble(("Narration written by ", "bold"), by))
-    if answer.explanation:
+    if answer.reading:
+        parts.append(Text.assemble(("Reading: ", "bold"), terminal_safe(answer.reading)))
+    elif answer.explanation:
         parts.append(Text.assemble(("SQL: ", "bold"), terminal_safe(answer.explanation)))
     for note in answer.notes:
         parts.append(f"[dim]• {markup(note)}[/]")

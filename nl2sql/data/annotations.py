@@ -18,7 +18,9 @@ TOP_KEYS = {"name", "description", "tables", "relationships", "metrics", "exampl
 TABLE_KEYS = {"description", "synonyms", "columns", "hidden"}
 COLUMN_KEYS = {"description", "synonyms", "values", "value_synonyms", "pii", "hidden"}
 METRIC_KEYS = {"description", "sql", "filter", "synonyms", "format"}
-_REL = re.compile(r"^\s*(\w+)\.(\w+)\s*->\s*(\w+)\.(\w+)\s*$")
+_NAME = r'(?:"[^"]+"|`[^`]+`|\w+)'  # a plain name, or any name in double quotes or backticks ("Agent ID")
+_REL = re.compile(rf"^\s*({_NAME})\.({_NAME})\s*->\s*({_NAME})\.({_NAME})\s*$")
+_DOTTED = re.compile(rf"^\s*({_NAME})\.({_NAME})\s*$")
 
 
 def _loader() -> Any:
@@ -129,14 +131,7 @@ def apply_annotations(catalog: Catalog, data: dict[str, Any], path: Path) -> Cat
     catalog.relationships = [r for r in catalog.relationships
                              if r.from_table not in hidden_tables and r.to_table not in hidden_tables]
 
-    for i, rel in enumerate(data.get("relationships") or []):
-        parsed = _parse_relationship(rel, i, path)
-        for t, c in ((parsed[0], parsed[1]), (parsed[2], parsed[3])):
-            _require_column(catalog, t, c, f"relationships[{i}]", path)
-        new = Relationship(*parsed, origin="annotated")
-        catalog.relationships = [r for r in catalog.relationships
-                                 if (r.from_table, r.from_column) != (new.from_table, new.from_column)]
-        catalog.relationships.append(new)
+    _apply_relationships(catalog, data.get("relationships") or [], path)
 
     catalog.metrics = []
     for name, mdata in _mapping(data.get("metrics"), "metrics", path).items():
@@ -164,24 +159,45 @@ def apply_annotations(catalog: Catalog, data: dict[str, Any], path: Path) -> Cat
     return catalog
 
 
+def _apply_relationships(catalog: Catalog, relationships: list[Any], path: Path) -> None:
+    """Declared relationships replace inferred ones from the same column; names as the catalog spells them."""
+    for i, rel in enumerate(relationships):
+        parsed = _parse_relationship(rel, i, path)
+        spelled: list[str] = []
+        for t, c in ((parsed[0], parsed[1]), (parsed[2], parsed[3])):
+            spelled += _require_column(catalog, t, c, f"relationships[{i}]", path)
+        new = Relationship(spelled[0], spelled[1], spelled[2], spelled[3], origin="annotated")
+        catalog.relationships = [r for r in catalog.relationships
+                                 if (r.from_table, r.from_column) != (new.from_table, new.from_column)]
+        catalog.relationships.append(new)
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1] if name[:1] in "\"`" and name[-1:] == name[:1] else name
+
+
 def _parse_relationship(rel: Any, i: int, path: Path) -> tuple[str, str, str, str]:
     if isinstance(rel, str) and (m := _REL.match(rel)):
-        return m.group(1), m.group(2), m.group(3), m.group(4)
+        return _unquote(m.group(1)), _unquote(m.group(2)), _unquote(m.group(3)), _unquote(m.group(4))
     if isinstance(rel, dict) and isinstance(rel.get("from"), str) and isinstance(rel.get("to"), str):
-        a, b = rel["from"].split("."), rel["to"].split(".")
-        if len(a) == 2 and len(b) == 2:
-            return a[0], a[1], b[0], b[1]
-    raise AnnotationError(f"{path}: relationships[{i}] must look like 'orders.customer_id -> customers.customer_id'.")
+        a, b = _DOTTED.match(rel["from"]), _DOTTED.match(rel["to"])
+        if a and b:
+            return _unquote(a.group(1)), _unquote(a.group(2)), _unquote(b.group(1)), _unquote(b.group(2))
+    raise AnnotationError(f"{path}: relationships[{i}] must look like 'orders.customer_id -> customers.customer_id' "
+                          "(quote names with spaces: tickets.\"Assigned Agent\" -> agents.\"Agent ID\").")
 
 
-def _require_column(catalog: Catalog, table: str, column: str, where: str, path: Path) -> None:
+def _require_column(catalog: Catalog, table: str, column: str, where: str, path: Path) -> list[str]:
+    """[table, column] as the catalog spells them; an error naming the closest names if either is missing."""
     t = catalog.table(table)
     if t is None:
         raise AnnotationError(f"{path}: {where} names table '{table}', which does not exist.",
                               hint=did_you_mean(table, catalog.table_names))
-    if t.column(column) is None:
+    found = t.column(column)
+    if found is None:
         raise AnnotationError(f"{path}: {where} names column '{table}.{column}', which does not exist.",
                               hint=did_you_mean(column, [c.name for c in t.columns]))
+    return [t.name, found.name]
 
 
 def _check_expression(catalog: Catalog, text: str, where: str, path: Path) -> None:

@@ -122,7 +122,7 @@ class Agent:
                 raise UsageError("No SQL given.", hint="Pass one SELECT query.")
             run = self.ws.sql(sql)
             assert run.result is not None  # not check-only: the sandbox ran it
-            return {"sql": run.guarded.sql, **result_view(run.result, self.tier, self._pii(), self.result_rows),
+            return {"sql": run.guarded.as_written, **result_view(run.result, self.tier, self._pii(), self.result_rows),
                     "warnings": self._warnings(run.warnings), "privacy": self.tier,
                     "timings_ms": {k: round(v, 1) for k, v in run.timings_ms.items()}}
 

@@ -29,7 +29,7 @@ from nl2sql.core.text import check_question, untrusted
 from nl2sql.core.values import Result, is_numeric_type, json_safe
 from nl2sql.data.catalog import Catalog, Example
 from nl2sql.data.context import build_context
-from nl2sql.jobs.redact import catalog_names, reads_pii, repair_error
+from nl2sql.jobs.redact import catalog_names, repair_error, repair_tier
 from nl2sql.safety.checks import check_result, shape_warnings
 from nl2sql.safety.guard import GuardedSQL, guard
 from nl2sql.safety.periods import partial_periods
@@ -107,6 +107,7 @@ class Answer:
     notes: list[str] = dataclasses.field(default_factory=list)  # how the answer was made (for --explain)
     row_cap: int | None = None  # the guard capped the rows at this many (`sql` is shown as written, without it)
     history_id: int | None = None  # its entry in the audit log (`nl2sql feedback good ID`)
+    reading: str | None = None  # the backend's plan in words, when it states one (offline)
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN §5 JSON object."""
@@ -120,7 +121,7 @@ class Answer:
             "repairs": self.repairs, "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "history_id": self.history_id,
             "narrated_by": self.narrated_by, "receipts": [r.to_dict() for r in self.receipts], "notes": self.notes,
-            "row_cap": self.row_cap,
+            "row_cap": self.row_cap, "reading": self.reading,
         }
 
 
@@ -158,7 +159,7 @@ def refusal(reason: str) -> RefusalError:
 
 def write_guarded_sql(
     question: str, catalog: Catalog, backend: Backend, sandbox: Sandbox | None, request: SqlRequest,
-    options: AskOptions, usage: Usage,
+    options: AskOptions, usage: Usage, record: dict[str, Any] | None = None,
 ) -> tuple[SqlDraft, GuardedSQL, Result | None, int]:
     """The repair loop: write SQL, guard it, run it; on an error ask again, up to max_repairs.
 
@@ -169,6 +170,8 @@ def write_guarded_sql(
     while True:
         draft = backend.write_sql(request)
         usage.add(draft.usage)
+        if record is not None and draft.sql:
+            record["sql"] = draft.sql  # kept in the history even when the SQL then fails
         if draft.refusal:
             raise refusal(draft.refusal)
         try:
@@ -185,13 +188,8 @@ def write_guarded_sql(
                 raise
             repairs += 1
             request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
-                                          error=repair_error(exc.message, _tier(draft.sql or "", catalog, options),
+                                          error=repair_error(exc.message, repair_tier(draft.sql or "", catalog, options.privacy),
                                                              f"{draft.sql or ''}\n{catalog_names(catalog)}"))
-
-
-def _tier(sql: str, catalog: Catalog, options: AskOptions) -> str:
-    """The privacy tier a repair round's error text gets: values withheld whenever the query reads PII."""
-    return "schema" if reads_pii(sql, catalog) else options.privacy
 
 
 def narration_inputs(result: Result, catalog: Catalog, privacy: str, sql: str | None = None) -> tuple[str, str]:
@@ -324,17 +322,17 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                                    f"(${options.budget_usd:.4f}).", hint="Raise --budget or use a cheaper --model.")
         t = time.perf_counter()
         draft, guarded, result, repairs = write_guarded_sql(question, catalog, backend, sandbox, request,
-                                                            options, usage)
+                                                            options, usage, record)
         timings["sql_and_execute"] = (time.perf_counter() - t) * 1000
         if result is None:
-            record.update(sql=guarded.sql, verdict="accepted", repairs=repairs)
+            record.update(sql=guarded.as_written, verdict="accepted", repairs=repairs)
             timings["total"] = (time.perf_counter() - started) * 1000
             answer = Answer(question=question, backend=backend.name, model=backend.model, sql=guarded.as_written,
                             result=Result(columns=[], rows=[]), explanation=draft.explanation,
                             assumptions=draft.assumptions, usage=usage, timings_ms=timings, repairs=repairs,
-                            row_cap=options.max_rows if guarded.limit else None)
+                            row_cap=options.max_rows if guarded.limit else None, reading=draft.reading)
             return answer
-        record.update(sql=guarded.sql, verdict="accepted", row_count=result.row_count, repairs=repairs)
+        record.update(sql=guarded.as_written, verdict="accepted", row_count=result.row_count, repairs=repairs)
         t = time.perf_counter()
         # checks run queries of their own; eval (narrate=False) only needs the rows
         warnings = (check_result(guarded.sql, result, catalog, sandbox, options.max_rows) if options.narrate
@@ -356,7 +354,8 @@ def ask(question: str, *, catalog: Catalog, backend: Backend, sandbox: Sandbox |
                         result=result, row_cap=options.max_rows if guarded.limit else None,
                         narration=narration, chart=chart, explanation=draft.explanation,
                         assumptions=draft.assumptions, warnings=warnings, usage=usage, timings_ms=timings,
-                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes)
+                        repairs=repairs, receipts=receipts, narrated_by=narrated_by, notes=notes,
+                        reading=draft.reading)
         return answer
     except BaseException as exc:  # every failed run is recorded with what stopped it, a bug or Ctrl-C too
         record.update(verdict=_verdict(exc) if record.get("verdict") in (None, "accepted") else record["verdict"],

@@ -19,7 +19,7 @@ from nl2sql.core.audit import AuditLog
 from nl2sql.core.errors import Nl2SqlError, UsageError, did_you_mean
 from nl2sql.data.catalog import Catalog, Example
 from nl2sql.data.examples import ExampleStore, Fingerprint, StoredExample, most_similar
-from nl2sql.safety.guard import guard, without_cap
+from nl2sql.safety.guard import guard
 from nl2sql.safety.sandbox import Sandbox
 
 MEANT = re.compile(r"""(?:by\s+)?["'‘“](?P<phrase>[^"'’”]+)["'’”]\s+(?:i\s+)?meant\s+(?P<target>.+?)[.!]?$""", re.I)
@@ -36,8 +36,8 @@ class Imported:
 
 def confirm(store: ExampleStore, catalog: Catalog, sandbox: Sandbox, question: str, sql: str, source: str,
             max_rows: int, reading: str | None = None, history_id: int | None = None) -> StoredExample:
-    """Guard and run `sql` now; store it as the verified answer to `question` only if it runs."""
-    sql = without_cap(sql)
+    """Guard and run `sql` (as written: the guard adds its row cap again) now; store it as the verified answer
+    to `question` only if it runs."""
     result = sandbox.run(guard(sql, catalog, max_rows, parse_here=False), max_rows=max_rows)
     fingerprint = Fingerprint.of(result.column_names, result.rows)
     return store.add(question, sql, fingerprint, source, reading=reading, history_id=history_id)

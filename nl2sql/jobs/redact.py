@@ -58,3 +58,8 @@ def reads_pii(sql: str, catalog: Catalog) -> bool:
     """True when `sql` names a column annotated `pii: true` (its error text may quote personal data)."""
     names = {c.name.lower() for t in catalog.tables for c in t.columns if c.pii}
     return bool(names) and any(w.lower() in names for w in re.findall(r"[A-Za-z_][\w$]*", sql))
+
+
+def repair_tier(sql: str, catalog: Catalog, privacy: str) -> str:
+    """The privacy tier a repair round's error text gets: values withheld whenever the query reads PII."""
+    return "schema" if reads_pii(sql, catalog) else privacy

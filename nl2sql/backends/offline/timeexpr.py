@@ -8,29 +8,41 @@ Microsoft Recognizers-Text comes closest (ranges, spans, both languages) but is 
 fails to import with current emoji, costs ~0.5 s to load and ~13 ms a question, and differs from our
 conventions (上个月 = this month, "by month" read as a range, no 从X到Y). Here: ~10 ms to import, ~15 ms
 to compile the patterns on first use, ~0.1-0.3 ms a question. Three passes: atoms (the pattern tables),
-then 'first/last N units of', 'from X to Y' and 'since/before/after X', then the preposition before it.
+then 'first/last N units of', 'from X to Y' and 'since/before/after X', then the preposition before it;
+'the week before' / 'the previous period' / 环比 resolve against the period matched before them.
+Calendar arithmetic (what each spec means on as_of) is in timeexpr_cal.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from . import timeexpr_en as en
-from . import timeexpr_zh as zh
+from .timeexpr_cal import FAR_PAST, Period, before, plural, resolve, step
+from .timeexpr_en import NUM as EN_NUM
+from .timeexpr_en import ORDINAL, ordinal
+from .timeexpr_en import PATTERNS as EN_PATTERNS
+from .timeexpr_en import number as en_number
+from .timeexpr_zh import (
+    NTH_SUFFIX,
+    OPEN_PREFIX,
+    OPEN_SUFFIX,
+    PREPOSITIONS,
+    RANGE_AND,
+    RANGE_JOIN,
+    RANGE_PREFIX,
+    RANGE_SUFFIX,
+    TRAILERS,
+)
+from .timeexpr_zh import PATTERNS as ZH_PATTERNS
+from .timeexpr_zh import number as zh_number
 
-FAR_PAST = date(1900, 1, 1)  # lower bound of "before X"
+__all__ = ["FAR_PAST", "KINDS", "Period", "TimeMatch", "find_time", "resolve"]
+
 KINDS = ("range", "open", "shift")  # closed range | one side is a convention bound | shift of another period
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date  # inclusive
-    end: date  # exclusive
-    label: str  # human words, e.g. "Q3 2025", "last 3 months", "2025-10-01 to 2025-12-31"
 
 
 @dataclass(frozen=True)
@@ -52,121 +64,6 @@ class _Item:
     joined: bool = False  # made by 'X to Y': not grown further
 
 
-# --------------------------------------------------------------------------- calendar arithmetic
-_MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
-_MONTH_NAMES = "January February March April May June July August September October November December".split()
-
-
-def _add_months(d: date, n: int) -> date:
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    last = (date(y + (m == 11), (m + 1) % 12 + 1, 1) - timedelta(1)).day
-    return date(y, m + 1, min(d.day, last))
-
-
-def _unit_start(d: date, unit: str) -> date:
-    if unit == "day":
-        return d
-    if unit == "week":
-        return d - timedelta(d.weekday())
-    k = _MONTHS_IN[unit]
-    return date(d.year, (d.month - 1) // k * k + 1, 1)
-
-
-def _step(d: date, unit: str, n: int) -> date:
-    if unit in ("day", "week"):
-        return d + timedelta(n * (7 if unit == "week" else 1))
-    return _add_months(d, n * _MONTHS_IN[unit])
-
-
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" + ("s" if n != 1 else "") if unit != "half" else f"{n} half-years"
-
-
-def _year(y: int | str | None, as_of: date) -> int | None:
-    return as_of.year + int(y) if isinstance(y, str) else y
-
-
-def _rel(as_of: date, unit: str, off: int) -> Period:
-    s = _step(_unit_start(as_of, unit), unit, off)
-    words = {0: "this", -1: "last", 1: "next"}
-    label = f"{words[off]} {unit}" if off in words else f"the {unit} before last"
-    return Period(s, _step(s, unit, 1), label)
-
-
-def _lastn(as_of: date, unit: str, n: int) -> Period:
-    if unit == "year" and n == 1:  # "the past year", 过去一年: the 12 months ending with this one
-        unit, n = "month", 12
-    end = as_of + timedelta(1) if unit == "day" else _step(_unit_start(as_of, unit), unit, 1)
-    return Period(_step(end, unit, -n), end, f"last {_plural(n, unit)}")
-
-
-def _nextn(as_of: date, unit: str, n: int) -> Period:
-    start = as_of + timedelta(1) if unit == "day" else _step(_unit_start(as_of, unit), unit, 1)
-    return Period(start, _step(start, unit, n), f"next {_plural(n, unit)}")
-
-
-def _cal(as_of: date, unit: str, idx: int, y: int | str | None) -> Period:
-    year = _year(y, as_of) or as_of.year
-    start = date(year, (idx - 1) * _MONTHS_IN[unit] + 1, 1)
-    if y is None and start > as_of:  # no year said: the most recent one that has started
-        start = date(year - 1, start.month, 1)
-    names = {"month": lambda: f"{_MONTH_NAMES[start.month - 1]} {start.year}",
-             "quarter": lambda: f"Q{idx} {start.year}", "half": lambda: f"H{idx} {start.year}"}
-    return Period(start, _step(start, unit, 1), names[unit]())
-
-
-def _date(as_of: date, month: int, day: int, y: int | str | None) -> Period:
-    d = date(_year(y, as_of) or as_of.year, month, day)
-    if y is None and d > as_of:
-        d = date(d.year - 1, month, day)
-    return Period(d, d + timedelta(1), d.isoformat())
-
-
-def _isoweek(as_of: date, week: int, y: int | str | None) -> Period:
-    year = _year(y, as_of) or as_of.year
-    start = date.fromisocalendar(year, week, 1)
-    if y is None and start > as_of:
-        start = date.fromisocalendar(year - 1, week, 1)
-    return Period(start, start + timedelta(7), f"{start.isocalendar()[0]}-W{week:02d}")
-
-
-def _weekof(as_of: date, month: int, day: int, y: int | str | None) -> Period:
-    d = _date(as_of, month, day, y).start
-    start = d - timedelta(d.weekday())
-    return Period(start, start + timedelta(7), f"week of {d.isoformat()}")
-
-
-def _day(as_of: date, off: int) -> Period:
-    words = {0: "today", -1: "yesterday", -2: "the day before yesterday", -3: "3 days ago", 1: "tomorrow"}
-    d = as_of + timedelta(off)
-    return Period(d, d + timedelta(1), words.get(off, d.isoformat()))
-
-
-_TODATE = {"year": "year to date", "quarter": "quarter to date", "month": "month to date", "week": "week to date"}
-_RESOLVERS: dict[str, Callable[..., Period | None]] = {
-    "day": _day,
-    "daysago": lambda a, n: replace(_day(a, -n), label=f"{n} days ago"),
-    "rel": _rel,
-    "lastn": _lastn,
-    "nextn": _nextn,
-    "todate": lambda a, unit: Period(_unit_start(a, unit), a + timedelta(1), _TODATE[unit]),
-    "year": lambda a, y: Period(date(y, 1, 1), date(y + 1, 1, 1), str(y)),
-    "cal": _cal,
-    "date": _date,
-    "isoweek": _isoweek,
-    "weekof": _weekof,
-}
-
-
-def resolve(spec: tuple, as_of: date) -> Period | None:
-    """The period a spec means on as_of; None if it names no real date (Feb 30, week 54, year 10000)."""
-    try:
-        p = _RESOLVERS[spec[0]](as_of, *spec[1:])
-    except (ValueError, OverflowError, KeyError, TypeError):
-        return None
-    return p if p is not None and FAR_PAST <= p.start < p.end <= date(2101, 1, 1) else None
-
-
 @cache
 def _rx(pattern: str) -> re.Pattern:
     """Patterns compile on first use: importing this module costs about a millisecond instead of ~25 ms."""
@@ -175,29 +72,29 @@ def _rx(pattern: str) -> re.Pattern:
 
 @cache
 def _table() -> list[tuple[re.Pattern, Callable[[re.Match], tuple | None]]]:
-    return [(_rx(p), build) for p, build in (*en.PATTERNS, *zh.PATTERNS)]
+    return [(_rx(p), build) for p, build in (*EN_PATTERNS, *ZH_PATTERNS)]
 
 
 # --------------------------------------------------------------------------- combining atoms
-_NTH = (r"\b(?:the\s+)?(?:(?P<fl>first|last|final)(?:\s+" + en.NUM + r")?|(?P<o>" + en.ORDINAL + r"))\s+"
+_NTH = (r"\b(?:the\s+)?(?:(?P<fl>first|last|final)(?:\s+" + EN_NUM + r")?|(?P<o>" + ORDINAL + r"))\s+"
         r"(?P<unit>day|week|month|quarter|half)s?\s+(?:of|in)\s+$")
 _WEEK_OF = r"\b(?:the\s+)?week\s+(?:of|containing|including)\s+$"
 _ZH_UNITS = {"天": "day", "日": "day", "周": "week", "星期": "week", "礼拜": "week", "月": "month", "季度": "quarter",
              "季": "quarter"}
-_GAP = r"\s*(?P<w>to|through|thru|until|till|up\s+to|and|-|–|—|~|" + zh.RANGE_JOIN + "|" + zh.RANGE_AND + r")\s*"
-_RANGE_PRE = r"(?:\b(?P<w>from|between)|(?P<z>" + zh.RANGE_PREFIX + r"))\s*$"
-_RANGE_SUF = r"\s*(?:" + zh.RANGE_SUFFIX + ")"
+_GAP = r"\s*(?P<w>to|through|thru|until|till|up\s+to|and|-|–|—|~|" + RANGE_JOIN + "|" + RANGE_AND + r")\s*"
+_RANGE_PRE = r"(?:\b(?P<w>from|between)|(?P<z>" + RANGE_PREFIX + r"))\s*$"
+_RANGE_SUF = r"\s*(?:" + RANGE_SUFFIX + ")"
 _OPEN_EN = {"since": "since", "from": "since", "before": "before", "prior to": "before", "earlier than": "before",
             "until": "until", "till": "until", "up to": "until", "up until": "until", "through": "until",
             "thru": "until", "after": "after", "later than": "after"}
 _OPEN_EN |= {f"{w} {p}".strip(): "since" for w in ("starting", "beginning") for p in ("", "from", "in", "on", "at")}
 _OPEN_PRE = (r"(?:\b(?P<w>since|from|(?:starting|beginning)(?:\s+(?:from|in|on|at))?|before|prior\s+to|earlier\s+than"
              r"|until|till|up\s+(?:to|until)|through|thru|after|later\s+than)|(?P<z>"
-             + "|".join(sorted(zh.OPEN_PREFIX, key=len, reverse=True)) + r"))\s*$")
+             + "|".join(sorted(OPEN_PREFIX, key=len, reverse=True)) + r"))\s*$")
 _OPEN_SUF = (r"(?:\s+(?P<w>onwards?|on|(?:and|or)\s+(?:after|later|since)|(?:to|till|until|through|up\s+to)\s+"
              r"(?:now|date|the\s+present|present)|so\s+far)\b|\s+(?P<u>(?:and|or)\s+(?:before|earlier))\b|(?P<z>"
-             + "|".join(sorted(zh.OPEN_SUFFIX, key=len, reverse=True)) + "))")
-_PREP = r"(?:\b(?:in|during|for|over|within|throughout|across|on|of|at|from)|" + zh.PREPOSITIONS + r")\s*$"
+             + "|".join(sorted(OPEN_SUFFIX, key=len, reverse=True)) + "))")
+_PREP = r"(?:\b(?:in|during|for|over|within|throughout|across|on|of|at|from)|" + PREPOSITIONS + r")\s*$"
 
 
 def _atoms(text: str) -> list[_Item]:
@@ -217,15 +114,15 @@ def _period(it: _Item, as_of: date) -> Period | None:
 def _sub(p: Period, how: str, unit: str, n: int) -> Period | None:
     """The first/last n units, or the n-th unit, of p (weeks are 7-day blocks from p's start or back from its end)."""
     if how == "first":
-        start, end = p.start, _step(p.start, unit, n)
+        start, end = p.start, step(p.start, unit, n)
     elif how == "last":
-        start, end = _step(p.end, unit, -n), p.end
+        start, end = step(p.end, unit, -n), p.end
     else:
-        start = _step(p.start, unit, n - 1)
-        end = min(_step(start, unit, 1), p.end)
+        start = step(p.start, unit, n - 1)
+        end = min(step(start, unit, 1), p.end)
     if start < p.start or end > p.end or start >= end:
         return None
-    what = f"{unit} {n}" if how == "nth" else f"{how} {_plural(n, unit) if n > 1 else unit}"
+    what = f"{unit} {n}" if how == "nth" else f"{how} {plural(n, unit) if n > 1 else unit}"
     return Period(start, end, f"{what} of {p.label}")
 
 
@@ -238,11 +135,11 @@ def _nth_one(text: str, it: _Item, as_of: date) -> _Item:
         if m := _rx(_NTH).search(text, 0, it.start):
             unit, span = m.group("unit").lower(), (m.start(), it.end)
             how = "nth" if m.group("o") else m.group("fl").lower().replace("final", "last")
-            n = en.ordinal(m.group("o")) if m.group("o") else en.number(m.group("n")) if m.group("n") else 1
-        elif z := _rx(zh.NTH_SUFFIX).match(text, it.end):
+            n = ordinal(m.group("o")) if m.group("o") else en_number(m.group("n")) if m.group("n") else 1
+        elif z := _rx(NTH_SUFFIX).match(text, it.end):
             unit, span = _ZH_UNITS[z.group("u")], (it.start, z.end())
             how = {"第": "nth", "前": "first", "头": "first"}.get(z.group("k") or "", "last")
-            n = zh.number(z.group("n") or z.group("ln") or "一") or 0
+            n = zh_number(z.group("n") or z.group("ln") or "一") or 0
         else:
             break
         p = _period(it, as_of)
@@ -287,7 +184,7 @@ def _range(text: str, a: _Item, b: _Item, as_of: date) -> _Item | None:
     suf = _rx(_RANGE_SUF).match(text, b.end)
     if word == "and" and lead != "between":
         return None
-    if word in zh.RANGE_AND.split("|") and not (lead in ("介于", "在") and suf):
+    if word in RANGE_AND.split("|") and not (lead in ("介于", "在") and suf):
         return None
     if word == "to" and not lead and re.search(r"\bcompar", text[: a.start], re.I):
         return None  # 'compare 2024 to 2025' is two periods
@@ -303,8 +200,8 @@ def _open_kind(text: str, it: _Item, floor: int) -> tuple[str, int, int] | None:
     """since/before/after/until around one period: the kind and the span grown to its words."""
     pre = _rx(_OPEN_PRE).search(text, floor, it.start)
     suf = _rx(_OPEN_SUF).match(text, it.end)
-    kp = pre and (zh.OPEN_PREFIX.get(pre.group("z")) or _OPEN_EN[" ".join(pre.group("w").lower().split()[:2])])
-    ks = suf and ("since" if suf.group("w") else "until" if suf.group("u") else zh.OPEN_SUFFIX[suf.group("z")])
+    kp = pre and (OPEN_PREFIX.get(pre.group("z")) or _OPEN_EN[" ".join(pre.group("w").lower().split()[:2])])
+    ks = suf and ("since" if suf.group("w") else "until" if suf.group("u") else OPEN_SUFFIX[suf.group("z")])
     if suf and (suf.group("w") or "").lower() == "on" and kp != "since":
         ks = None  # '2025 on the website'
     if pre and pre.group("z") == "到" and not (suf and suf.group("z") == "为止"):
@@ -338,7 +235,7 @@ def _open(text: str, it: _Item, floor: int, as_of: date) -> _Item:
 
 def _with_preposition(text: str, it: _Item, floor: int) -> tuple[int, int]:
     pre = _rx(_PREP).search(text, floor, it.start)
-    trailer = _rx(zh.TRAILERS).match(text, it.end)
+    trailer = _rx(TRAILERS).match(text, it.end)
     return (pre.start() if pre else it.start), (trailer.end() if trailer else it.end)
 
 
@@ -361,6 +258,13 @@ def find_time(text: str, as_of: date) -> list[TimeMatch]:
     matches: list[TimeMatch] = []
     floor = 0
     for it in joined:
+        if it.spec and it.spec[0] == "before":
+            spec = it.spec
+            previous = next((m.period for m in reversed(matches) if m.period is not None), None)
+            if previous is None and spec[1] == "year":  # 'and the year before?': a shift of another question's
+                it = _Item(it.start, it.end, spec=("shift", -spec[2]))
+            else:
+                it = _Item(it.start, it.end, period=before(previous, *spec[1:]) if previous else None)
         if it.spec and it.spec[0] == "shift":
             matches.append(TimeMatch((it.start, it.end), None, "shift", it.spec[1], text[it.start:it.end]))
             floor = it.end

@@ -64,7 +64,7 @@ def _before(m: re.Match, pattern: str) -> bool:
 
 
 _TIME_WORDS = r"\b(?:in|during|for|since|from|until|till|through|thru|before|after|of|between|and|or|to|vs\.?|versus" \
-              r"|against|throughout|across)|&"
+              r"|against|throughout|across|its|their|our|my)|&"
 _TIME_PREP = _TIME_WORDS + r"|\b(?:than|on|over|with)|[-–]"
 _YEAR_CONTEXT = _TIME_WORDS + r"|\b(?:show|compare|chart|plot|graph|display|was|were|is|are)|\bcompar\w*\b.*\bwith"
 _COUNTED = r"\s+(?:units?|items?|products?|orders?|customers?|pieces?|dollars?|usd|eur|people|users?|rows?|records?" \
@@ -136,8 +136,26 @@ def _shift(m: re.Match) -> tuple:
     return ("shift", -({"a": 1, "one": 1, "two": 2, "three": 3}.get(n) or int(n)))
 
 
+def _holiday(m: re.Match) -> tuple:
+    name = re.sub(r"\s+", " ", m.group("h").lower()).replace("’", "'").replace("xmas", "christmas")
+    name = {"new year's": "new year's day", "new years eve": "new year's eve", "new years day": "new year's day",
+            "valentines day": "valentine's day", "singles day": "singles' day", "christmas day": "christmas"}.get(
+        name, name)
+    return ("holiday", name, _y(m))
+
+
+_HOLIDAY = (r"\b(?P<h>black\s+friday|cyber\s+monday|thanksgiving|christmas\s+eve|christmas(?:\s+day)?|xmas"
+            r"|new\s+year'?s\s+eve|new\s+year'?s(?:\s+day)?|valentine'?s\s+day|halloween|singles'?\s+day)"
+            r"(?:,?\s+(?P<y>" + YEAR + r")\b)?")
 _TODATE_LETTER = {"y": "year", "q": "quarter", "m": "month", "w": "week"}
 PATTERNS: list[tuple[str, Callable[[re.Match], tuple | None]]] = [
+    (r"\b(?:days?\s+of\s+(?:the\s+)?(?:week|month)|hours?\s+of\s+(?:the\s+)?day|weekdays?)\b", lambda m: ("block",)),
+    (_HOLIDAY, _holiday),
+    (r"\b(?:the\s+)?(?:" + NUM + r"\s+)?(?P<unit>day|week|month|quarter|year)s?\s+(?:before|prior|earlier)\b"
+     r"(?!\s+(?:last|yesterday|that|this|the|\d))",
+     lambda m: ("before", m.group("unit").lower(), number(m.group("n")) if m.group("n") else 1)),
+    (r"\b(?:the\s+)?(?:previous|prior|preceding)\s+period\b|\bthe\s+period\s+before\b",
+     lambda m: ("before", "period", 1)),
     (r"\b(?:the\s+)?day\s+before\s+yesterday\b", lambda m: ("day", -2)),
     (r"\btoday\b", lambda m: ("day", 0)),
     (r"\byesterday\b", lambda m: ("day", -1)),

@@ -97,6 +97,9 @@ def _days_ago(m: re.Match) -> Spec | None:
     return ("daysago", n) if n else None
 
 
+HOLIDAYS = {"黑色星期五": "black friday", "黑五": "black friday", "圣诞节": "christmas", "圣诞": "christmas",
+            "平安夜": "christmas eve", "元旦": "new year's day", "情人节": "valentine's day", "双十一": "singles' day",
+            "双11": "singles' day", "万圣节": "halloween", "感恩节": "thanksgiving"}
 PATTERNS: list[tuple[str, Builder]] = [
     (r"今天|今日", lambda m: ("day", 0)),
     (r"昨天|昨日", lambda m: ("day", -1)),
@@ -135,6 +138,9 @@ PATTERNS: list[tuple[str, Builder]] = [
     (r"(?:去年|上一?年)同期", lambda m: ("shift", -1)),
     (r"前年同期", lambda m: ("shift", -2)),
     (r"同比", lambda m: ("shift", -1)),
+    (r"环比|上一期", lambda m: ("before", "period", 1)),
+    (r"(?:(?P<y>(?:19|20)\d\d)\s*年的?)?(?P<h>黑色星期五|黑五|圣诞节|圣诞|平安夜|元旦|情人节|双十一|双11|万圣节|感恩节)",
+     lambda m: ("holiday", HOLIDAYS[m.group("h")], year_of(m))),
 ]
 # After a period: 2025年第一周, 2025年的前10天, 2024年最后一个月, 今年前三季度 ('first/last/Nth ... of')
 NTH_SUFFIX = (r"的?(?:(?P<k>第|前|头)(?P<n>" + NUM + r")|(?P<last>最后)(?P<ln>" + NUM + r")?)个?"
