@@ -187,8 +187,9 @@ def write_guarded_sql(
                                         hint="Try again, or a stronger model (--model).") from None
                 raise
             repairs += 1
+            tier = repair_tier(draft.sql or "", catalog, options.privacy)
             request = dataclasses.replace(request, previous_sql=(draft.sql or "")[:4000],
-                                          error=repair_error(exc.message, repair_tier(draft.sql or "", catalog, options.privacy),
+                                          error=repair_error(exc.message, tier,
                                                              f"{draft.sql or ''}\n{catalog_names(catalog)}"))
 
 
