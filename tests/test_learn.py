@@ -117,3 +117,18 @@ def test_a_synonym_for_nothing_is_a_usage_error() -> None:
             ws.ask("revenue by planet")
         with pytest.raises(UsageError, match="names nothing"):
             ws.feedback_bad(why="by 'planet' I meant galaxy")
+
+
+def test_eval_shows_a_databases_verified_examples_to_the_model(tmp_path: Path) -> None:
+    from nl2sql.jobs.evaluate.questions import load_questions
+    from nl2sql.jobs.evaluate.run import EvalConfig
+
+    with Workspace.open(backend=lambda: FakeBackend(sql=[REVENUE_BY_SEGMENT])) as ws:
+        ws.feedback_good(ws.ask("revenue per segment").history_id)
+        questions = tmp_path / "q.jsonl"
+        questions.write_text('{"question": "revenue for each customer segment", "gold_sql": ["%s"]}\n'
+                             % REVENUE_BY_SEGMENT)
+        fake = FakeBackend(sql=[REVENUE_BY_SEGMENT])
+        results = ws.eval(load_questions(questions), ws.source.path, configs=[EvalConfig("fake", lambda: fake)])
+    assert results["fake"][0].correct
+    assert [e.question for e in fake.sql_requests[0].context.examples][:1] == ["revenue per segment"]

@@ -277,7 +277,7 @@ class Workspace:
 
         questions = load_questions(Path(items)) if isinstance(items, str | Path) else items
         configs = configs or [EvalConfig(self.settings.backend, self.new_backend)]
-        return run_eval(questions, configs, db, jobs=jobs, schema=self.settings.schema,
+        return run_eval(questions, configs, db, jobs=jobs, home=self.settings.home_dir, schema=self.settings.schema,
                         schemas_dir=self.settings.schemas_dir, progress=progress)
 
 

@@ -20,11 +20,13 @@ from nl2sql.backends.base import Backend, NarrationRequest, SqlDraft, SqlRequest
 from nl2sql.core.errors import Nl2SqlError, RefusalError, UsageError
 from nl2sql.data.annotations import find_annotation_file
 from nl2sql.data.build import build_catalog
-from nl2sql.data.catalog import Catalog
+from nl2sql.data.catalog import Catalog, Example
+from nl2sql.data.examples import ExampleStore, source_key
 from nl2sql.data.sources import resolve
 from nl2sql.jobs.ask import AskOptions, ask
 from nl2sql.jobs.evaluate.compare import asks_for_order, results_match
 from nl2sql.jobs.evaluate.questions import EvalItem
+from nl2sql.jobs.learn import apply_synonyms, examples_for
 from nl2sql.safety.guard import guard
 from nl2sql.safety.sandbox import Limits, Sandbox
 
@@ -150,7 +152,13 @@ class _Database:
     catalog: Catalog
     sandbox: Sandbox
     max_rows: int
+    store: ExampleStore | None = None  # verified examples of this database, shown to a model like `ask` does
     gold: dict[int, list[list[tuple[Any, ...]]]] = dataclasses.field(default_factory=dict)
+
+    def examples(self, question: str, backend: Backend) -> list[Example]:
+        if self.store is None or backend.name == "offline":
+            return []
+        return examples_for(question, self.store, self.catalog, "rows", self.max_rows)[0]
 
     def gold_rows(self, item: EvalItem) -> list[list[tuple[Any, ...]]]:
         if item.line not in self.gold:
@@ -159,15 +167,19 @@ class _Database:
         return self.gold[item.line]
 
 
-def _open_databases(paths: list[Path], schema: str | None, schemas_dir: str | None, limits: Limits) -> dict[
-        Path, _Database]:
+def _open_databases(paths: list[Path], schema: str | None, schemas_dir: str | None, limits: Limits,
+                    home: Path | None) -> dict[Path, _Database]:
     databases: dict[Path, _Database] = {}
     try:
         for path in dict.fromkeys(paths):
             source = resolve(path)
             catalog = build_catalog(source, find_annotation_file(source.name, schema, schemas_dir), None,
                                     use_cache=False)
-            databases[path] = _Database(catalog, Sandbox(source, limits), limits.max_rows)
+            store = None
+            if home is not None and (home / "examples.sqlite").is_file():
+                store = ExampleStore(home / "examples.sqlite", source_key(source.kind, str(source.path)))
+                apply_synonyms(catalog, store.synonyms())
+            databases[path] = _Database(catalog, Sandbox(source, limits), limits.max_rows, store)
     except BaseException:
         _close(databases)
         raise
@@ -189,7 +201,8 @@ def _score(item: EvalItem, config: EvalConfig, db: _Database) -> ItemResult:
     try:
         for question in [*item.turns, item.question]:
             answer = ask(question, catalog=db.catalog, backend=backend, sandbox=db.sandbox,
-                         options=dataclasses.replace(options, conversation="\n".join(conversation) or None))
+                         options=dataclasses.replace(options, conversation="\n".join(conversation) or None,
+                                                     examples=db.examples(question, backend)))
             conversation.append(f"Q: {question}\nSQL: {answer.sql}")
             usage.add(answer.usage)
     except RefusalError as exc:
@@ -208,10 +221,14 @@ def _score(item: EvalItem, config: EvalConfig, db: _Database) -> ItemResult:
 def run_eval(items: list[EvalItem], configs: list[EvalConfig], db: Path, *, jobs: int = 1, max_rows: int = 100_000,
              schema: str | None = None, schemas_dir: str | None = None,
              progress: Callable[[ItemResult], None] | None = None,
-             timeout: float = 60.0) -> dict[str, list[ItemResult]]:
-    """Run every item under every config; returns results per config, in item order."""
+             timeout: float = 60.0, home: Path | None = None) -> dict[str, list[ItemResult]]:
+    """Run every item under every config; returns results per config, in item order.
+
+    With `home`, the data dir's verified examples of each database are shown to model backends.
+    """
     paths = {item.line: db_path_for(item, db) for item in items}
-    databases = _open_databases(list(paths.values()), schema, schemas_dir, Limits(timeout=timeout, max_rows=max_rows))
+    databases = _open_databases(list(paths.values()), schema, schemas_dir, Limits(timeout=timeout, max_rows=max_rows),
+                                home)
     try:
         for config in configs:  # fail early (e.g. no key for openai) before any question runs
             config.make_backend()
