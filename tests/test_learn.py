@@ -3,6 +3,7 @@ similar questions; what did not run, is gone from the schema, or was rejected is
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -126,8 +127,8 @@ def test_eval_shows_a_databases_verified_examples_to_the_model(tmp_path: Path) -
     with Workspace.open(backend=lambda: FakeBackend(sql=[REVENUE_BY_SEGMENT])) as ws:
         ws.feedback_good(ws.ask("revenue per segment").history_id)
         questions = tmp_path / "q.jsonl"
-        questions.write_text('{"question": "revenue for each customer segment", "gold_sql": ["%s"]}\n'
-                             % REVENUE_BY_SEGMENT)
+        questions.write_text(json.dumps({"question": "revenue for each customer segment",
+                                         "gold_sql": [REVENUE_BY_SEGMENT]}) + "\n")
         fake = FakeBackend(sql=[REVENUE_BY_SEGMENT])
         results = ws.eval(load_questions(questions), ws.source.path, configs=[EvalConfig("fake", lambda: fake)])
     assert results["fake"][0].correct
