@@ -1,4 +1,4 @@
-"""Check the gold SQL of shop_blind.jsonl against the bundled shop data.
+"""Check the gold SQL of a blind question file (default shop_blind_tune.jsonl; --file shop_blind_check.jsonl) against the bundled shop data.
 
     python benchmarks/questions2/check_gold.py [--data sample_data/shop] [--file ...] [-v]
 
@@ -67,7 +67,7 @@ def tie_at_cutoff(con, sql: str) -> str | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "sample_data" / "shop")
-    ap.add_argument("--file", type=Path, default=HERE / "shop_blind.jsonl")
+    ap.add_argument("--file", type=Path, default=HERE / "shop_blind_tune.jsonl")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 
