@@ -1,4 +1,6 @@
-"""Check the gold SQL of a blind question file (default shop_blind_tune.jsonl; --file shop_blind_check.jsonl) against the bundled shop data.
+"""Check the gold SQL of a blind question file against the bundled shop data.
+
+Default shop_blind_tune.jsonl; --file shop_blind_check.jsonl for the other split.
 
     python benchmarks/questions2/check_gold.py [--data sample_data/shop] [--file ...] [-v]
 
