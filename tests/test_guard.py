@@ -14,6 +14,7 @@ import pytest
 from nl2sql.core.errors import (
     ExecutionError,
     InvalidSQLError,
+    LimitError,
     MemoryLimitError,
     Nl2SqlError,
     QueryTimeoutError,
@@ -88,7 +89,7 @@ def _outcome(sql: str, catalog, sandbox: Sandbox, max_rows: int = 100) -> str:  
         return "reject"
     try:
         result = sandbox.run(guarded, max_rows=max_rows)
-    except QueryTimeoutError:
+    except LimitError:  # its time or its memory limit stopped it (which one comes first varies)
         return "stop"
     except ExecutionError:
         return "blocked"
