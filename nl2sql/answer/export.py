@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import decimal
 import io
 import json
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -129,15 +127,7 @@ def _plain(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, uuid.UUID | dt.timedelta):
-        return str(value)
-    return str(value)
+    return json_safe(value, max_chars=None)
 
 
 def _md_cell(value: object) -> str:

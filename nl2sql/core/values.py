@@ -113,8 +113,9 @@ def format_cell(value: Any, plain: bool = False) -> str:
     return str(value)
 
 
-def json_safe(value: Any) -> Any:
-    """A value as JSON can hold it: dates as ISO text, decimals as floats, bytes as hex."""
+def json_safe(value: Any, max_chars: int | None = 200) -> Any:
+    """A value as JSON can hold it: dates as ISO text, decimals as floats, bytes as hex; text longer
+    than `max_chars` shortened (None: kept whole, as exports need)."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -123,8 +124,8 @@ def json_safe(value: Any) -> Any:
         return bytes(value).hex()
     if isinstance(value, dt.timedelta):
         return str(value)
-    if isinstance(value, str) and len(value) > 200:
-        return value[:199] + "…"
+    if isinstance(value, str) and max_chars is not None and len(value) > max_chars:
+        return value[: max_chars - 1] + "…"
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
